@@ -1,0 +1,47 @@
+//! A person, identified by the (issuer, subject) of their OpenID Connect identity.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `users`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    /// Internal id, assigned on first sign-in.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Token issuer that vouches for this user.
+    pub issuer: String,
+    /// Subject (`sub`) at that issuer.
+    pub subject: String,
+    /// `preferred_username` claim, refreshed on sign-in.
+    pub username: Option<String>,
+    /// `email` claim, refreshed on sign-in.
+    pub email: Option<String>,
+    /// `email_verified` claim, refreshed on sign-in.
+    pub email_verified: bool,
+    /// The other standard claims last received from the identity provider (JSON object).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub claims: Json,
+    /// First sign-in.
+    pub created_at: DateTimeUtc,
+    /// Last change of this row.
+    pub updated_at: DateTimeUtc,
+    /// Last sign-in (first request with a new token).
+    pub last_sign_in_at: DateTimeUtc,
+}
+
+/// Relations of a user.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The user's memberships.
+    #[sea_orm(has_many = "super::membership::Entity")]
+    Memberships,
+}
+
+impl Related<super::membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Memberships.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,95 @@
+//! The authenticated caller of a request: a signed-in user with memberships, or an operator.
+
+use entity::{membership::Role, tenant, user};
+use uuid::Uuid;
+
+use super::tokens::TenantGrants;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A person.
+    User(SignedInUser),
+    /// A service account.
+    Operator(Operator),
+}
+
+/// A person, with every tenant they belong to.
+#[derive(Clone, Debug)]
+pub struct SignedInUser {
+    /// The user row.
+    pub user: user::Model,
+    /// Memberships with their tenants, primary first.
+    pub memberships: Vec<Membership>,
+}
+
+/// One membership of a signed-in user.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    /// The tenant.
+    pub tenant: tenant::Model,
+    /// The user's role there.
+    pub role: Role,
+    /// Whether it is the user's primary tenant.
+    pub is_primary: bool,
+}
+
+/// A service account acting through the admin API.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    /// The OAuth2 client id.
+    pub client_id: String,
+    /// The tenants it may act in.
+    pub grants: TenantGrants,
+}
+
+impl SignedInUser {
+    /// The primary membership, if the user belongs to any tenant.
+    pub fn primary(&self) -> Option<&Membership> {
+        self.memberships
+            .iter()
+            .find(|m| m.is_primary)
+            .or(self.memberships.first())
+    }
+
+    /// The membership in the tenant named by `id_or_slug`.
+    pub fn membership(&self, id_or_slug: &str) -> Option<&Membership> {
+        let id = Uuid::parse_str(id_or_slug).ok();
+        self.memberships
+            .iter()
+            .find(|m| Some(m.tenant.id) == id || m.tenant.slug == id_or_slug)
+    }
+}
+
+/// Who made a change, as recorded in audit events and `updated_by`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Actor {
+    /// A user, by internal id.
+    User(Uuid),
+    /// An operator, by client id.
+    Operator(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Operator(client) => write!(f, "operator:{client}"),
+        }
+    }
+}
+
+impl Principal {
+    /// The actor recorded for changes this principal makes.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User(u) => Actor::User(u.user.id),
+            Principal::Operator(o) => Actor::Operator(o.client_id.clone()),
+        }
+    }
+
+    /// Whether this is an operator granted every tenant.
+    pub fn is_global_operator(&self) -> bool {
+        matches!(self, Principal::Operator(o) if o.grants == TenantGrants::All)
+    }
+}

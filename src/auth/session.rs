@@ -1,0 +1,166 @@
+//! The per-request session: the principal and the active tenant, resolved once per request.
+
+use async_graphql::Context;
+use entity::{membership::Role, tenant};
+use sea_orm::DatabaseConnection;
+
+use super::principal::{Actor, Operator, Principal, SignedInUser};
+use crate::error::Error;
+
+/// What a request may do, handed to resolvers through the GraphQL context.
+pub struct Session {
+    principal: Option<Principal>,
+    active: Result<TenantScope, Error>,
+}
+
+/// The active tenant of a request and the caller's standing in it. Domain functions that work
+/// inside a tenant take one of these, so they can only be reached through an access check.
+#[derive(Clone, Debug)]
+pub struct TenantScope {
+    /// The active tenant.
+    pub tenant: tenant::Model,
+    /// The caller's standing in it.
+    pub access: TenantAccess,
+    /// Who is acting.
+    pub actor: Actor,
+}
+
+/// The caller's standing in a tenant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TenantAccess {
+    /// A member with a role.
+    Member(Role),
+    /// An operator granted the tenant: full access.
+    Operator,
+}
+
+impl TenantScope {
+    /// Whether the caller has at least `min` here (operators always do).
+    pub fn has(&self, min: Role) -> bool {
+        match self.access {
+            TenantAccess::Member(role) => role.includes(min),
+            TenantAccess::Operator => true,
+        }
+    }
+}
+
+impl Session {
+    /// A session without credentials.
+    pub fn anonymous() -> Session {
+        Session {
+            principal: None,
+            active: Err(unauthenticated()),
+        }
+    }
+
+    /// Resolves the active tenant (`X-Tenant-Id`, else the primary tenant) for `principal`.
+    pub async fn resolve(
+        db: &DatabaseConnection,
+        principal: Principal,
+        requested_tenant: Option<&str>,
+    ) -> Result<Session, Error> {
+        let active = match &principal {
+            Principal::User(user) => user_scope(user, requested_tenant),
+            Principal::Operator(operator) => {
+                operator_scope(db, operator, principal.actor(), requested_tenant).await?
+            }
+        };
+        Ok(Session {
+            principal: Some(principal),
+            active,
+        })
+    }
+
+    /// The session of the current GraphQL request.
+    pub fn of<'a>(ctx: &Context<'a>) -> Result<&'a Session, Error> {
+        ctx.data::<Session>()
+            .map_err(|_| Error::internal(anyhow::anyhow!("no session in the GraphQL context")))
+    }
+
+    /// The caller, or UNAUTHENTICATED.
+    pub fn principal(&self) -> Result<&Principal, Error> {
+        self.principal.as_ref().ok_or_else(unauthenticated)
+    }
+
+    /// The signed-in person; operators have no card of their own and get FORBIDDEN.
+    pub fn user(&self) -> Result<&SignedInUser, Error> {
+        match self.principal()? {
+            Principal::User(user) => Ok(user),
+            Principal::Operator(_) => Err(Error::Forbidden(
+                "this field is about the signed-in user; operator tokens have none".into(),
+            )),
+        }
+    }
+
+    /// The active tenant, whatever the caller's role there.
+    pub fn active(&self) -> Result<&TenantScope, Error> {
+        self.active.as_ref().map_err(Clone::clone)
+    }
+
+    /// The active tenant, if the caller has at least `min` there; FORBIDDEN otherwise.
+    pub fn require(&self, min: Role) -> Result<&TenantScope, Error> {
+        let scope = self.active()?;
+        if scope.has(min) {
+            return Ok(scope);
+        }
+        Err(Error::Forbidden(format!(
+            "this needs the {} role in tenant {}",
+            role_name(min),
+            scope.tenant.slug
+        )))
+    }
+}
+
+/// An operator's scope; the outer error is a database failure, the inner one a refusal.
+async fn operator_scope(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    actor: Actor,
+    requested: Option<&str>,
+) -> Result<Result<TenantScope, Error>, Error> {
+    let Some(wanted) = requested else {
+        return Ok(Err(Error::bad_input(
+            "operators must name the tenant in the X-Tenant-Id header",
+        )));
+    };
+    Ok(match crate::tenants::find(db, wanted).await? {
+        Some(tenant) if operator.grants.covers(&tenant.slug) => Ok(TenantScope {
+            tenant,
+            access: TenantAccess::Operator,
+            actor,
+        }),
+        _ => Err(not_member(wanted)),
+    })
+}
+
+fn user_scope(user: &SignedInUser, requested: Option<&str>) -> Result<TenantScope, Error> {
+    let membership = match requested {
+        Some(wanted) => user.membership(wanted).ok_or_else(|| not_member(wanted))?,
+        None => user
+            .primary()
+            .ok_or_else(|| Error::Forbidden("you are not a member of any tenant".into()))?,
+    };
+    Ok(TenantScope {
+        tenant: membership.tenant.clone(),
+        access: TenantAccess::Member(membership.role),
+        actor: Actor::User(user.user.id),
+    })
+}
+
+/// The lower-case name of a role, as in claims and messages.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
+}
+
+fn not_member(tenant: &str) -> Error {
+    // Same answer whether the tenant exists or not, so tenants cannot be enumerated.
+    Error::Forbidden(format!("you have no access to tenant {tenant}"))
+}
+
+fn unauthenticated() -> Error {
+    Error::Unauthenticated("sign in first: send a bearer token in the Authorization header".into())
+}

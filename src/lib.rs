@@ -1,0 +1,54 @@
+//! UserProfile: a GraphQL user-profile service. `main.rs` and the tests both start it
+//! through [`AppState::new`] and [`app`].
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+/// Everything a request handler needs, shared by all requests.
+pub struct AppState {
+    /// The configuration the service started with.
+    pub config: config::Config,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The GraphQL schema.
+    pub schema: graphql::AppSchema,
+    /// Token verification and sign-in.
+    pub auth: auth::Authenticator,
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations and builds the schema.
+    pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
+        let db = db::connect_and_migrate(&config.database_url).await?;
+        let schema = graphql::schema(db.clone(), &config.limits);
+        let auth = auth::Authenticator::new(&config)?;
+        Ok(Arc::new(AppState {
+            config,
+            db,
+            schema,
+            auth,
+        }))
+    }
+}
+
+/// The service's router.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    http::router(state)
+}
+
+/// Installs the process-wide TLS crypto provider; two are linked in, so rustls cannot pick.
+pub fn install_crypto_provider() {
+    // An error only means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

@@ -1,0 +1,154 @@
+//! The `userprofile` binary: parses the command line and runs one subcommand.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde_json::{Map, Value};
+use userprofile::auth::dev::{DevKey, DevTenant, DevTokenRequest};
+use userprofile::config::Config;
+
+/// A GraphQL user-profile service.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file; `USERPROFILE_*` environment variables override it.
+    #[arg(long, env = "USERPROFILE_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applies pending migrations, then serves HTTP.
+    Serve {
+        /// Development mode: accept development tokens and serve GraphiQL.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Applies pending migrations and exits.
+    Migrate,
+    /// Prints the GraphQL SDL (the content of schema.graphql).
+    Schema,
+    /// Issues a development token, trusted only by a server in development mode.
+    DevToken(DevTokenArgs),
+}
+
+#[derive(clap::Args)]
+struct DevTokenArgs {
+    /// Subject (user id at the development issuer, or an operator's client id).
+    #[arg(long)]
+    sub: String,
+    /// Tenant slug, optionally with its role: `acme` or `acme=owner`. Repeatable.
+    /// For operators, the tenants granted; `*` grants every tenant.
+    #[arg(long = "tenant")]
+    tenants: Vec<String>,
+    /// Role for tenants given without one.
+    #[arg(long, default_value = "member")]
+    role: String,
+    /// Issue an operator (service account) token instead of a user's.
+    #[arg(long)]
+    operator: bool,
+    /// Email claim.
+    #[arg(long)]
+    email: Option<String>,
+    /// Given name claim.
+    #[arg(long)]
+    given_name: Option<String>,
+    /// Family name claim.
+    #[arg(long)]
+    family_name: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    ttl: i64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    userprofile::install_crypto_provider();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { dev } => {
+            config.dev_mode |= dev;
+            serve(config).await
+        }
+        Command::Migrate => {
+            userprofile::db::connect_and_migrate(&config.database_url).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", userprofile::graphql::sdl());
+            Ok(())
+        }
+        Command::DevToken(args) => {
+            let key = DevKey::load_or_create(&config.data_dir)?;
+            println!("{}", key.issue(&dev_token_request(args))?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.dev_mode {
+        tracing::warn!("development mode: development tokens are trusted; never use in production");
+    }
+    let listen = config.listen;
+    let state = userprofile::AppState::new(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!("listening on http://{listen}/graphql");
+    axum::serve(listener, userprofile::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    // If the signal handler cannot be installed, serve until killed.
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn dev_token_request(args: DevTokenArgs) -> DevTokenRequest {
+    let tenants = args
+        .tenants
+        .iter()
+        .map(|entry| {
+            let (slug, role) = entry.split_once('=').unwrap_or((entry, &args.role));
+            DevTenant {
+                id: slug.to_owned(),
+                name: None,
+                role: role.to_owned(),
+            }
+        })
+        .collect();
+    let mut extra_claims = Map::new();
+    for (name, value) in [
+        ("email", args.email),
+        ("given_name", args.given_name),
+        ("family_name", args.family_name),
+    ] {
+        if let Some(value) = value {
+            extra_claims.insert(name.to_owned(), Value::String(value));
+        }
+    }
+    extra_claims.insert("preferred_username".into(), Value::String(args.sub.clone()));
+    DevTokenRequest {
+        subject: args.sub,
+        tenants,
+        operator: args.operator,
+        ttl_seconds: args.ttl,
+        extra_claims,
+    }
+}

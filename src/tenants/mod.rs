@@ -1,0 +1,299 @@
+//! Tenants and their memberships. Every function that works inside a tenant takes the
+//! [`TenantScope`] it works in, which only an access check hands out.
+
+use chrono::Utc;
+use entity::membership::{self, Role};
+use entity::{tenant, user};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit;
+use crate::auth::{Actor, TenantScope, session::role_name};
+use crate::error::{Error, Result};
+
+/// The locale labels fall back to when a tenant names none.
+pub const DEFAULT_LOCALE: &str = "en";
+
+/// A member of a tenant, as listed to its admins.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// The user.
+    pub user: user::Model,
+    /// Role in the tenant.
+    pub role: Role,
+}
+
+/// What a new tenant starts with.
+#[derive(Clone, Debug)]
+pub struct NewTenant {
+    /// Unique short name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Default locale (BCP 47).
+    pub default_locale: Option<String>,
+    /// The first owner, if one is named.
+    pub owner: Option<Uuid>,
+}
+
+/// Finds a tenant by its UUID or its slug.
+pub async fn find(db: &impl ConnectionTrait, id_or_slug: &str) -> Result<Option<tenant::Model>> {
+    let query = match Uuid::parse_str(id_or_slug) {
+        Ok(id) => tenant::Entity::find_by_id(id),
+        Err(_) => tenant::Entity::find().filter(tenant::Column::Slug.eq(id_or_slug)),
+    };
+    Ok(query.one(db).await?)
+}
+
+/// Checks a tenant slug: 2–64 of a–z, 0–9 and `-`, starting with a letter or digit.
+pub fn validate_slug(slug: &str) -> Result<()> {
+    let valid = (2..=64).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if valid {
+        return Ok(());
+    }
+    Err(Error::bad_input(format!(
+        "invalid tenant slug {slug:?}: use 2 to 64 characters a-z, 0-9 and '-', not starting with '-'"
+    )))
+}
+
+/// Returns the tenant with `slug`, creating it when a trusted token names it for the first time.
+pub async fn ensure(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    name: Option<&str>,
+) -> Result<tenant::Model> {
+    validate_slug(slug)?;
+    tenant::Entity::insert(new_row(slug, name.unwrap_or(slug), None))
+        .on_conflict(OnConflict::column(tenant::Column::Slug).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    find(db, slug)
+        .await?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant {slug} vanished after insert")))
+}
+
+fn new_row(slug: &str, name: &str, default_locale: Option<&str>) -> tenant::ActiveModel {
+    let locale = default_locale.unwrap_or(DEFAULT_LOCALE);
+    tenant::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        slug: Set(slug.to_owned()),
+        name: Set(name.to_owned()),
+        default_locale: Set(locale.to_owned()),
+        enabled_locales: Set(json!([locale])),
+        created_at: Set(Utc::now()),
+    }
+}
+
+/// Creates a tenant (operators with a grant on every tenant), with its first owner if named.
+pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewTenant) -> Result<tenant::Model> {
+    validate_slug(&new.slug)?;
+    validate_name(&new.name)?;
+    let txn = db.begin().await?;
+    let inserted = tenant::Entity::insert(new_row(
+        &new.slug,
+        new.name.trim(),
+        new.default_locale.as_deref(),
+    ))
+    .on_conflict(OnConflict::column(tenant::Column::Slug).do_nothing().to_owned())
+    .exec_without_returning(&txn)
+    .await?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("a tenant with slug {} exists", new.slug)));
+    }
+    let tenant = find(&txn, &new.slug)
+        .await?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant vanished after insert")))?;
+    if let Some(owner) = new.owner {
+        crate::users::get(&txn, owner).await?;
+        insert_membership(&txn, owner, tenant.id, Role::Owner).await?;
+    }
+    audit::record(&txn, tenant.id, actor, new.owner, "tenant.create", json!({"slug": new.slug}))
+        .await?;
+    txn.commit().await?;
+    Ok(tenant)
+}
+
+fn validate_name(name: &str) -> Result<()> {
+    let length = name.trim().chars().count();
+    if (1..=200).contains(&length) {
+        return Ok(());
+    }
+    Err(Error::bad_input("a tenant name needs 1 to 200 characters"))
+}
+
+/// Renames the active tenant (admins).
+pub async fn rename(db: &DatabaseConnection, scope: &TenantScope, name: &str) -> Result<tenant::Model> {
+    validate_name(name)?;
+    let txn = db.begin().await?;
+    let mut row: tenant::ActiveModel = scope.tenant.clone().into();
+    row.name = Set(name.trim().to_owned());
+    let updated = row.update(&txn).await?;
+    let change = json!({"before": scope.tenant.name, "after": updated.name});
+    audit::record(&txn, updated.id, &scope.actor, None, "tenant.rename", change).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Every member of the active tenant, oldest first.
+pub async fn members(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec<Member>> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .find_also_related(user::Entity)
+        .order_by_asc(membership::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, user)| Some(Member { user: user?, role: m.role }))
+        .collect())
+}
+
+/// Adds a user who has signed in before to the active tenant (owners).
+pub async fn add_member(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Member> {
+    let txn = db.begin().await?;
+    let user = crate::users::get(&txn, user_id).await?;
+    let inserted = insert_membership(&txn, user_id, scope.tenant.id, role).await?;
+    if !inserted {
+        return Err(Error::Conflict(format!(
+            "user {user_id} is already a member of tenant {}",
+            scope.tenant.slug
+        )));
+    }
+    let change = json!({"role": role_name(role)});
+    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.add", change)
+        .await?;
+    txn.commit().await?;
+    Ok(Member { user, role })
+}
+
+async fn insert_membership(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_id: Uuid,
+    role: Role,
+) -> Result<bool> {
+    let has_primary = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::IsPrimary.eq(true))
+        .count(db)
+        .await?
+        > 0;
+    let now = Utc::now();
+    let row = membership::ActiveModel {
+        user_id: Set(user_id),
+        tenant_id: Set(tenant_id),
+        role: Set(role),
+        is_primary: Set(!has_primary),
+        card_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = membership::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([membership::Column::UserId, membership::Column::TenantId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// Changes a member's role in the active tenant (owners); the last owner cannot be demoted.
+pub async fn change_role(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Member> {
+    let txn = db.begin().await?;
+    lock_tenant(&txn, scope.tenant.id).await?;
+    let current = membership_of(&txn, scope, user_id).await?;
+    if current.role == Role::Owner && role != Role::Owner {
+        ensure_another_owner(&txn, scope).await?;
+    }
+    let mut row: membership::ActiveModel = current.clone().into();
+    row.role = Set(role);
+    row.updated_at = Set(Utc::now());
+    row.update(&txn).await?;
+    let change = json!({"before": role_name(current.role), "after": role_name(role)});
+    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.role", change)
+        .await?;
+    let user = crate::users::get(&txn, user_id).await?;
+    txn.commit().await?;
+    Ok(Member { user, role })
+}
+
+/// Removes a member from the active tenant (owners); the last owner cannot be removed.
+pub async fn remove_member(db: &DatabaseConnection, scope: &TenantScope, user_id: Uuid) -> Result<()> {
+    let txn = db.begin().await?;
+    lock_tenant(&txn, scope.tenant.id).await?;
+    let current = membership_of(&txn, scope, user_id).await?;
+    if current.role == Role::Owner {
+        ensure_another_owner(&txn, scope).await?;
+    }
+    membership::Entity::delete_by_id((user_id, scope.tenant.id))
+        .exec(&txn)
+        .await?;
+    let change = json!({"role": role_name(current.role)});
+    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.remove", change)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn membership_of(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    user_id: Uuid,
+) -> Result<membership::Model> {
+    membership::Entity::find_by_id((user_id, scope.tenant.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "user {user_id} is not a member of tenant {}",
+                scope.tenant.slug
+            ))
+        })
+}
+
+async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) -> Result<()> {
+    let owners = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::Role.eq(Role::Owner))
+        .count(db)
+        .await?;
+    if owners > 1 {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "tenant {} must keep at least one owner: make someone else owner first",
+        scope.tenant.slug
+    )))
+}
+
+/// Serialises membership changes of one tenant: a no-op write takes the row lock on
+/// PostgreSQL and the write lock on SQLite, so two owners cannot demote each other at once.
+async fn lock_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::Slug, Expr::col(tenant::Column::Slug).into())
+        .filter(tenant::Column::Id.eq(tenant_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
