@@ -70,7 +70,9 @@ impl Config {
             anyhow::ensure!(file.exists(), "config file {} not found", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        let env = Env::prefixed("USERPROFILE_").split("__").ignore(&["config"]);
+        let env = Env::prefixed("USERPROFILE_")
+            .split("__")
+            .ignore(&["config"]);
         Ok(figment.merge(env).extract()?)
     }
 }

@@ -74,14 +74,15 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let mut config = Config::load(cli.config.as_deref())?;
+    let config = || Config::load(cli.config.as_deref());
     match cli.command {
         Command::Serve { dev } => {
+            let mut config = config()?;
             config.dev_mode |= dev;
             serve(config).await
         }
         Command::Migrate => {
-            userprofile::db::connect_and_migrate(&config.database_url).await?;
+            userprofile::db::connect_and_migrate(&config()?.database_url).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -90,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::DevToken(args) => {
-            let key = DevKey::load_or_create(&config.data_dir)?;
+            let key = DevKey::load_or_create(&config()?.data_dir)?;
             println!("{}", key.issue(&dev_token_request(args))?);
             Ok(())
         }

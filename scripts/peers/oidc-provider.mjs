@@ -192,7 +192,6 @@ function buildConfiguration() {
       clientCredentials: { enabled: true },
       userinfo: { enabled: true }, // path /me is served by the front below, see userinfo()
       revocation: { enabled: true },
-      introspection: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Authorization requests without `resource` are granted every resource, so the token

@@ -53,16 +53,17 @@ impl DevKey {
         claims.insert("tenants".into(), serde_json::to_value(&request.tenants)?);
         if request.operator {
             claims.insert("client_id".into(), request.subject.clone().into());
-            claims.insert(
-                "scope".into(),
-                super::tokens::DEFAULT_OPERATOR_SCOPE.into(),
-            );
+            claims.insert("scope".into(), super::tokens::DEFAULT_OPERATOR_SCOPE.into());
         }
         for (name, value) in &request.extra_claims {
             claims.insert(name.clone(), value.clone());
         }
         let key = EncodingKey::from_secret(&self.secret);
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &key,
+        )?)
     }
 
     /// Verifies a development token's signature, issuer, audience and lifetime.
@@ -78,8 +79,14 @@ impl DevKey {
         )
         .map_err(|e| super::refusal(&e))?;
         let claims = data.claims;
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
-        let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or_default();
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let expires_at = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
         Ok((subject.to_owned(), expires_at, claims))
     }
 }

@@ -71,8 +71,10 @@ pub struct TenantClaim {
 
 fn deserialize_role<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Role>, D::Error> {
     let text = Option::<String>::deserialize(d)?;
-    text.map(|t| parse_role(&t).ok_or_else(|| serde::de::Error::custom(format!("unknown role {t}"))))
-        .transpose()
+    text.map(|t| {
+        parse_role(&t).ok_or_else(|| serde::de::Error::custom(format!("unknown role {t}")))
+    })
+    .transpose()
 }
 
 /// Parses a role name as it appears in claims (`owner`, `admin`, `member`, any case).

@@ -5,8 +5,8 @@ use entity::membership::Role as DbRole;
 use entity::tenant;
 
 use super::db;
-use crate::auth::guard::{OperatorGuard, RoleGuard};
 use crate::auth::Session;
+use crate::auth::guard::{OperatorGuard, RoleGuard};
 use crate::error::Error;
 use crate::tenants::{self, Member as DomainMember, NewTenant};
 
@@ -126,19 +126,29 @@ impl TenantMutation {
         input: CreateTenantInput,
     ) -> async_graphql::Result<Tenant> {
         let principal = Session::of(ctx)?.principal()?;
-        let owner = input.owner_user_id.as_ref().map(parse_user_id).transpose()?;
+        let owner = input
+            .owner_user_id
+            .as_ref()
+            .map(parse_user_id)
+            .transpose()?;
         let new = NewTenant {
             slug: input.slug,
             name: input.name,
             default_locale: input.default_locale,
             owner,
         };
-        Ok(Tenant(tenants::create(db(ctx)?, &principal.actor(), new).await?))
+        Ok(Tenant(
+            tenants::create(db(ctx)?, &principal.actor(), new).await?,
+        ))
     }
 
     /// Renames the active tenant (admins).
     #[graphql(guard = "RoleGuard::new(DbRole::Admin)")]
-    async fn rename_tenant(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<Tenant> {
+    async fn rename_tenant(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<Tenant> {
         let scope = Session::of(ctx)?.require(DbRole::Admin)?;
         Ok(Tenant(tenants::rename(db(ctx)?, scope, &name).await?))
     }

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -37,7 +37,10 @@ async fn graphql(
 ) -> Response {
     match session(&state, &headers).await {
         Ok(session) => {
-            let response = state.schema.execute(request.into_inner().data(session)).await;
+            let response = state
+                .schema
+                .execute(request.into_inner().data(session))
+                .await;
             GraphQLResponse::from(response).into_response()
         }
         Err(error) => unauthenticated(error),
@@ -76,7 +79,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Error> {
         .to_str()
         .map_err(|_| Error::Unauthenticated("the Authorization header is not valid text".into()))?;
     match text.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
         _ => Err(Error::Unauthenticated(
@@ -87,7 +92,11 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Error> {
 
 async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
     if !state.config.dev_mode {
-        return (StatusCode::NOT_FOUND, "GraphiQL is only served in development mode").into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            "GraphiQL is only served in development mode",
+        )
+            .into_response();
     }
     Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
 }

@@ -73,7 +73,11 @@ pub async fn ensure(
 ) -> Result<tenant::Model> {
     validate_slug(slug)?;
     tenant::Entity::insert(new_row(slug, name.unwrap_or(slug), None))
-        .on_conflict(OnConflict::column(tenant::Column::Slug).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(tenant::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     find(db, slug)
@@ -94,7 +98,11 @@ fn new_row(slug: &str, name: &str, default_locale: Option<&str>) -> tenant::Acti
 }
 
 /// Creates a tenant (operators with a grant on every tenant), with its first owner if named.
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewTenant) -> Result<tenant::Model> {
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    new: NewTenant,
+) -> Result<tenant::Model> {
     validate_slug(&new.slug)?;
     validate_name(&new.name)?;
     let txn = db.begin().await?;
@@ -103,11 +111,18 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewTenant) -> R
         new.name.trim(),
         new.default_locale.as_deref(),
     ))
-    .on_conflict(OnConflict::column(tenant::Column::Slug).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(tenant::Column::Slug)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(&txn)
     .await?;
     if inserted == 0 {
-        return Err(Error::Conflict(format!("a tenant with slug {} exists", new.slug)));
+        return Err(Error::Conflict(format!(
+            "a tenant with slug {} exists",
+            new.slug
+        )));
     }
     let tenant = find(&txn, &new.slug)
         .await?
@@ -116,8 +131,15 @@ pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewTenant) -> R
         crate::users::get(&txn, owner).await?;
         insert_membership(&txn, owner, tenant.id, Role::Owner).await?;
     }
-    audit::record(&txn, tenant.id, actor, new.owner, "tenant.create", json!({"slug": new.slug}))
-        .await?;
+    audit::record(
+        &txn,
+        tenant.id,
+        actor,
+        new.owner,
+        "tenant.create",
+        json!({"slug": new.slug}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(tenant)
 }
@@ -131,14 +153,26 @@ fn validate_name(name: &str) -> Result<()> {
 }
 
 /// Renames the active tenant (admins).
-pub async fn rename(db: &DatabaseConnection, scope: &TenantScope, name: &str) -> Result<tenant::Model> {
+pub async fn rename(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    name: &str,
+) -> Result<tenant::Model> {
     validate_name(name)?;
     let txn = db.begin().await?;
     let mut row: tenant::ActiveModel = scope.tenant.clone().into();
     row.name = Set(name.trim().to_owned());
     let updated = row.update(&txn).await?;
     let change = json!({"before": scope.tenant.name, "after": updated.name});
-    audit::record(&txn, updated.id, &scope.actor, None, "tenant.rename", change).await?;
+    audit::record(
+        &txn,
+        updated.id,
+        &scope.actor,
+        None,
+        "tenant.rename",
+        change,
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -153,7 +187,12 @@ pub async fn members(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(m, user)| Some(Member { user: user?, role: m.role }))
+        .filter_map(|(m, user)| {
+            Some(Member {
+                user: user?,
+                role: m.role,
+            })
+        })
         .collect())
 }
 
@@ -174,8 +213,15 @@ pub async fn add_member(
         )));
     }
     let change = json!({"role": role_name(role)});
-    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.add", change)
-        .await?;
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        Some(user_id),
+        "membership.add",
+        change,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Member { user, role })
 }
@@ -231,15 +277,26 @@ pub async fn change_role(
     row.updated_at = Set(Utc::now());
     row.update(&txn).await?;
     let change = json!({"before": role_name(current.role), "after": role_name(role)});
-    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.role", change)
-        .await?;
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        Some(user_id),
+        "membership.role",
+        change,
+    )
+    .await?;
     let user = crate::users::get(&txn, user_id).await?;
     txn.commit().await?;
     Ok(Member { user, role })
 }
 
 /// Removes a member from the active tenant (owners); the last owner cannot be removed.
-pub async fn remove_member(db: &DatabaseConnection, scope: &TenantScope, user_id: Uuid) -> Result<()> {
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    user_id: Uuid,
+) -> Result<()> {
     let txn = db.begin().await?;
     lock_tenant(&txn, scope.tenant.id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
@@ -250,8 +307,15 @@ pub async fn remove_member(db: &DatabaseConnection, scope: &TenantScope, user_id
         .exec(&txn)
         .await?;
     let change = json!({"role": role_name(current.role)});
-    audit::record(&txn, scope.tenant.id, &scope.actor, Some(user_id), "membership.remove", change)
-        .await?;
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        Some(user_id),
+        "membership.remove",
+        change,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -291,7 +355,7 @@ async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) ->
 /// PostgreSQL and the write lock on SQLite, so two owners cannot demote each other at once.
 async fn lock_tenant(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
     tenant::Entity::update_many()
-        .col_expr(tenant::Column::Slug, Expr::col(tenant::Column::Slug).into())
+        .col_expr(tenant::Column::Slug, Expr::col(tenant::Column::Slug))
         .filter(tenant::Column::Id.eq(tenant_id))
         .exec(db)
         .await?;

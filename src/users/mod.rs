@@ -180,5 +180,8 @@ pub fn last_name(user: &user::Model) -> Option<String> {
 }
 
 fn claim_text(user: &user::Model, name: &str) -> Option<String> {
-    user.claims.get(name).and_then(Value::as_str).map(str::to_owned)
+    user.claims
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }

@@ -1,0 +1,174 @@
+//! The service itself: health, the SDL, `me`.
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, Call, TestApp, error_code};
+use crate::storage_test;
+
+const ME: &str = "{ me { id username email emailVerified firstName lastName primaryTenantId
+    primaryTenantName tenants { id slug name role isPrimary } assignedRoles { role tenantId tenantName } } }";
+
+#[test]
+fn checked_in_schema_matches_the_code() {
+    let checked_in = include_str!("../../schema.graphql");
+    assert_eq!(
+        checked_in,
+        userprofile::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}
+
+#[test]
+fn the_binary_prints_the_checked_in_schema() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_userprofile"))
+        .arg("schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        include_str!("../../schema.graphql")
+    );
+}
+
+#[test]
+fn assigned_roles_is_deprecated_in_the_sdl() {
+    let sdl = userprofile::graphql::sdl();
+    assert!(
+        sdl.contains("assignedRoles: [AssignedRole!]! @deprecated"),
+        "{sdl}"
+    );
+}
+
+storage_test!(health_and_readiness_answer);
+async fn health_and_readiness_answer(app: TestApp) {
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.base_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+}
+
+storage_test!(me_returns_identity_primary_tenant_and_every_tenant_with_its_role);
+async fn me_returns_identity_primary_tenant_and_every_tenant_with_its_role(app: TestApp) {
+    let mut claims = serde_json::Map::new();
+    claims.insert("email".into(), json!("alice@example.com"));
+    claims.insert("email_verified".into(), json!(true));
+    claims.insert("given_name".into(), json!("Alice"));
+    claims.insert("family_name".into(), json!("Liddell"));
+    claims.insert("preferred_username".into(), json!("alice"));
+    let token = app.token(
+        "alice",
+        &[("acme", "admin"), ("beta", "member")],
+        false,
+        3600,
+        claims,
+    );
+    let me = app.ok(&token, ME, json!({})).await["me"].clone();
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["emailVerified"], true);
+    assert_eq!(me["firstName"], "Alice");
+    assert_eq!(me["lastName"], "Liddell");
+    assert_eq!(me["primaryTenantName"], "acme");
+    let tenants = me["tenants"].as_array().unwrap();
+    assert_eq!(tenants.len(), 2);
+    assert_eq!(tenants[0]["slug"], "acme");
+    assert_eq!(tenants[0]["role"], "ADMIN");
+    assert_eq!(tenants[0]["isPrimary"], true);
+    assert_eq!(tenants[0]["id"], me["primaryTenantId"]);
+    assert_eq!(tenants[1]["slug"], "beta");
+    assert_eq!(tenants[1]["role"], "MEMBER");
+    let roles: Vec<(&str, &str)> = me["assignedRoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["role"].as_str().unwrap(),
+                r["tenantName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(roles, [("ADMIN", "acme"), ("MEMBER", "beta")]);
+}
+
+storage_test!(the_same_user_signing_in_again_keeps_one_identity);
+async fn the_same_user_signing_in_again_keeps_one_identity(app: TestApp) {
+    let first = app
+        .user_id(&app.user_token("bob", &[("acme", "member")]))
+        .await;
+    let second = app
+        .user_id(&app.user_token("bob", &[("acme", "member")]))
+        .await;
+    assert_eq!(first, second);
+}
+
+storage_test!(two_first_requests_at_once_create_one_user);
+async fn two_first_requests_at_once_create_one_user(app: TestApp) {
+    // Different tokens for the same new user, so neither request hits the token cache.
+    let tokens: Vec<String> = (0..8)
+        .map(|i| {
+            app.token(
+                "carol",
+                &[("acme", "member")],
+                false,
+                3600 + i,
+                Default::default(),
+            )
+        })
+        .collect();
+    let ids = futures::future::join_all(tokens.iter().map(|t| app.user_id(t))).await;
+    assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+    let admin = app.user_token("root", &[("acme", "admin")]);
+    let members = app.ok(&admin, "{ members { userId } }", json!({})).await;
+    let carols = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["userId"] == Value::String(ids[0].clone()))
+        .count();
+    assert_eq!(carols, 1);
+}
+
+storage_test!(a_user_without_tenants_has_no_primary_tenant);
+async fn a_user_without_tenants_has_no_primary_tenant(app: TestApp) {
+    let token = app.user_token("loner", &[]);
+    let me = app.ok(&token, ME, json!({})).await["me"].clone();
+    assert_eq!(me["primaryTenantId"], Value::Null);
+    assert_eq!(me["tenants"], json!([]));
+    let body = app
+        .graphql(Call {
+            token: Some(&token),
+            query: "{ tenant { id } }",
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn graphiql_is_served_only_in_development_mode() {
+    let dev = TestApp::spawn(Backend::Sqlite).await;
+    let page = dev
+        .client
+        .get(format!("{}/graphql", dev.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("graphiql"));
+    let prod = TestApp::spawn_with(Backend::Sqlite, |c| c.dev_mode = false).await;
+    let page = prod
+        .client
+        .get(format!("{}/graphql", prod.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+}

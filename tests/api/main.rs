@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real HTTP app on an ephemeral port over a fresh database
+//! and drives it over HTTP. Every storage test runs on SQLite and on PostgreSQL.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+mod auth;
+mod foundation;
+mod tenants;
