@@ -26,6 +26,62 @@ pub struct Config {
     pub dev_mode: bool,
     /// Limits on requests.
     pub limits: Limits,
+    /// Trusted OpenID Connect providers.
+    pub oidc: OidcConfig,
+}
+
+/// OpenID Connect: which providers' tokens are trusted, and how their claims are read.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The trusted issuers.
+    pub issuers: Vec<IssuerConfig>,
+}
+
+/// One trusted issuer.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Issuer URL, exactly as in the tokens' `iss` and the discovery document.
+    pub issuer: String,
+    /// Accepted `aud` values; a token must name at least one.
+    pub audiences: Vec<String>,
+    /// Scope that makes a token an operator's.
+    #[serde(default = "default_operator_scope")]
+    pub operator_scope: String,
+    /// Tenants granted to operator clients by client id (`*` for every tenant), on top of
+    /// those in the token's tenant claim.
+    #[serde(default)]
+    pub operator_tenants: std::collections::BTreeMap<String, Vec<String>>,
+    /// Claim holding tenant memberships: a list of `{id, name, role}`, or a Zitadel-style
+    /// roles object (`{role: {org id: org name}}`).
+    #[serde(default = "default_tenants_claim")]
+    pub tenants_claim: String,
+    /// Claim mappings: standard claim name → the provider's claim name (`email = "upn"`).
+    #[serde(default)]
+    pub claim_mappings: std::collections::BTreeMap<String, String>,
+    /// Clock leeway for `exp` and `nbf`, in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+    /// Fewest seconds between two key-set fetches for an unknown `kid`.
+    #[serde(default = "default_refresh_floor")]
+    pub jwks_refresh_floor_seconds: u64,
+}
+
+fn default_operator_scope() -> String {
+    crate::auth::tokens::DEFAULT_OPERATOR_SCOPE.to_owned()
+}
+
+fn default_tenants_claim() -> String {
+    "tenants".to_owned()
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+fn default_refresh_floor() -> u64 {
+    30
 }
 
 /// Limits on what one request may ask for.
@@ -48,6 +104,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             dev_mode: false,
             limits: Limits::default(),
+            oidc: OidcConfig::default(),
         }
     }
 }

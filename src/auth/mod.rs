@@ -3,6 +3,7 @@
 
 pub mod dev;
 pub mod guard;
+pub mod oidc;
 pub mod principal;
 pub mod session;
 pub mod tokens;
@@ -21,14 +22,14 @@ use crate::config::Config;
 use crate::error::Error;
 pub use principal::{Actor, Membership, Operator, Principal, SignedInUser};
 pub use session::{Session, TenantScope};
-use tokens::{TenantGrants, TokenKind, VerifiedToken};
+use tokens::{TokenKind, VerifiedToken};
 
 type TokenHash = [u8; 32];
 
 /// Verifies bearer tokens and turns them into principals, caching both steps per token.
 pub struct Authenticator {
     dev_key: Option<dev::DevKey>,
-    operator_scope: String,
+    providers: oidc::Providers,
     verified: Cache<TokenHash, Arc<VerifiedToken>>,
     signed_in: Cache<TokenHash, Uuid>,
 }
@@ -43,7 +44,7 @@ impl Authenticator {
         };
         Ok(Authenticator {
             dev_key,
-            operator_scope: tokens::DEFAULT_OPERATOR_SCOPE.to_owned(),
+            providers: oidc::Providers::new(&config.oidc.issuers)?,
             verified: token_cache(),
             signed_in: token_cache(),
         })
@@ -59,7 +60,7 @@ impl Authenticator {
             self.verified.invalidate(&hash).await;
             return Err(Error::Unauthenticated("the token has expired".into()));
         }
-        let verified = Arc::new(self.verify_uncached(token)?);
+        let verified = Arc::new(self.verify_uncached(token).await?);
         self.verified.insert(hash, verified.clone()).await;
         Ok(verified)
     }
@@ -77,6 +78,9 @@ impl Authenticator {
                 client_id: client_id.clone(),
                 grants: grants.clone(),
             })),
+            TokenKind::Client => Err(Error::Forbidden(
+                "a client token without the operator scope has no rights here".into(),
+            )),
             TokenKind::User => {
                 let hash = token_hash(token);
                 let user_id = match self.signed_in.get(&hash).await {
@@ -92,7 +96,7 @@ impl Authenticator {
         }
     }
 
-    fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, Error> {
+    async fn verify_uncached(&self, token: &str) -> Result<VerifiedToken, Error> {
         let unverified = jsonwebtoken::dangerous::insecure_decode_claims::<Map<String, Value>>(
             token,
         )
@@ -105,42 +109,16 @@ impl Authenticator {
                 ));
             };
             let (subject, expires_at, claims) = key.verify(token)?;
-            return Ok(self.classify(issuer.to_owned(), subject, expires_at, claims));
+            let rules = tokens::ClaimRules::default();
+            return Ok(VerifiedToken::new(
+                issuer.to_owned(),
+                subject,
+                expires_at,
+                claims,
+                &rules,
+            ));
         }
-        Err(Error::Unauthenticated(format!(
-            "the token's issuer {issuer:?} is not trusted"
-        )))
-    }
-
-    /// Tells users from operators: an operator token carries the operator scope.
-    fn classify(
-        &self,
-        issuer: String,
-        subject: String,
-        expires_at: i64,
-        claims: Map<String, Value>,
-    ) -> VerifiedToken {
-        let mut token = VerifiedToken {
-            issuer,
-            subject,
-            expires_at,
-            claims,
-            kind: TokenKind::User,
-        };
-        if token.has_scope(&self.operator_scope) {
-            let client_id = token
-                .claim_str("client_id")
-                .unwrap_or(&token.subject)
-                .to_owned();
-            let slugs: Vec<String> = token.tenant_claims().into_iter().map(|t| t.id).collect();
-            let grants = if slugs.iter().any(|s| s == "*") {
-                TenantGrants::All
-            } else {
-                TenantGrants::Only(slugs)
-            };
-            token.kind = TokenKind::Operator { client_id, grants };
-        }
-        token
+        self.providers.verify(token, issuer).await
     }
 }
 

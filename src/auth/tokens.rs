@@ -1,5 +1,7 @@
 //! What a verified bearer token says: who, from which issuer, with which claims.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -19,6 +21,8 @@ pub struct VerifiedToken {
     pub expires_at: i64,
     /// Every claim of the token (and of userinfo, when it was consulted).
     pub claims: Map<String, Value>,
+    /// Tenant memberships (or, for operators, grants) the token asserts.
+    pub tenants: Vec<TenantClaim>,
     /// A person or an operator.
     pub kind: TokenKind,
 }
@@ -28,6 +32,8 @@ pub struct VerifiedToken {
 pub enum TokenKind {
     /// A person signed in at the identity provider.
     User,
+    /// A service account (client-credentials token) without the operator scope: no rights.
+    Client,
     /// A service account with operator rights.
     Operator {
         /// The OAuth2 client that holds the token.
@@ -87,19 +93,89 @@ pub fn parse_role(text: &str) -> Option<Role> {
     }
 }
 
+/// How an issuer's claims are read: which scope makes an operator, which claim lists tenants.
+#[derive(Clone, Debug)]
+pub struct ClaimRules {
+    /// Scope that makes a token an operator's.
+    pub operator_scope: String,
+    /// Tenants granted to operator clients by client id, on top of the token's claim.
+    pub operator_tenants: BTreeMap<String, Vec<String>>,
+    /// Claim holding tenant memberships.
+    pub tenants_claim: String,
+}
+
+impl Default for ClaimRules {
+    fn default() -> Self {
+        ClaimRules {
+            operator_scope: DEFAULT_OPERATOR_SCOPE.to_owned(),
+            operator_tenants: BTreeMap::new(),
+            tenants_claim: "tenants".to_owned(),
+        }
+    }
+}
+
 impl VerifiedToken {
+    /// Builds a verified token from checked claims, telling users from operators: an operator
+    /// token carries the operator scope.
+    pub fn new(
+        issuer: String,
+        subject: String,
+        expires_at: i64,
+        claims: Map<String, Value>,
+        rules: &ClaimRules,
+    ) -> VerifiedToken {
+        let tenants = tenant_claims(claims.get(&rules.tenants_claim));
+        let mut token = VerifiedToken {
+            issuer,
+            subject,
+            expires_at,
+            claims,
+            tenants,
+            kind: TokenKind::User,
+        };
+        if token.has_scope(&rules.operator_scope) {
+            let client_id = token
+                .claim_str("client_id")
+                .unwrap_or(&token.subject)
+                .to_owned();
+            let configured = rules.operator_tenants.get(&client_id).into_iter().flatten();
+            let slugs: Vec<String> = token
+                .tenants
+                .iter()
+                .map(|t| &t.id)
+                .chain(configured)
+                .cloned()
+                .collect();
+            let grants = if slugs.iter().any(|s| s == "*") {
+                TenantGrants::All
+            } else {
+                TenantGrants::Only(slugs)
+            };
+            token.kind = TokenKind::Operator { client_id, grants };
+        } else if token.claim_str("client_id") == Some(&token.subject) {
+            token.kind = TokenKind::Client;
+        }
+        token
+    }
+
     /// A string claim, if present and a string.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
     }
 
-    /// The tenant memberships asserted by the plain `tenants` claim; malformed entries are skipped
-    /// with a warning, since a provider's mistake must not lock the user out.
-    pub fn tenant_claims(&self) -> Vec<TenantClaim> {
-        let Some(Value::Array(items)) = self.claims.get("tenants") else {
-            return Vec::new();
-        };
-        items
+    /// Whether the token's `scope` claim contains `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.claim_str("scope")
+            .is_some_and(|scopes| scopes.split_whitespace().any(|s| s == scope))
+    }
+}
+
+/// Reads tenant memberships from a claim value: a list of `{id, name, role}`, or a
+/// Zitadel-style roles object `{role: {org id: org name}}` (the strongest role per org wins).
+/// Malformed entries are skipped with a warning: a provider's slip must not lock users out.
+pub fn tenant_claims(value: Option<&Value>) -> Vec<TenantClaim> {
+    match value {
+        Some(Value::Array(items)) => items
             .iter()
             .filter_map(|item| match TenantClaim::deserialize(item) {
                 Ok(claim) => Some(claim),
@@ -108,12 +184,35 @@ impl VerifiedToken {
                     None
                 }
             })
-            .collect()
+            .collect(),
+        Some(Value::Object(roles)) => zitadel_tenants(roles),
+        _ => Vec::new(),
     }
+}
 
-    /// Whether the token's `scope` claim contains `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.claim_str("scope")
-            .is_some_and(|scopes| scopes.split_whitespace().any(|s| s == scope))
+fn zitadel_tenants(roles: &Map<String, Value>) -> Vec<TenantClaim> {
+    let mut tenants: Vec<TenantClaim> = Vec::new();
+    for (role_name, orgs) in roles {
+        let Some(role) = parse_role(role_name) else {
+            tracing::debug!(role_name, "ignoring a role the service does not know");
+            continue;
+        };
+        let Some(orgs) = orgs.as_object() else {
+            continue;
+        };
+        for (org_id, org_name) in orgs {
+            match tenants.iter_mut().find(|t| &t.id == org_id) {
+                Some(existing) if existing.role.is_none_or(|r| role.includes(r)) => {
+                    existing.role = Some(role)
+                }
+                Some(_) => {}
+                None => tenants.push(TenantClaim {
+                    id: org_id.clone(),
+                    name: org_name.as_str().map(str::to_owned),
+                    role: Some(role),
+                }),
+            }
+        }
     }
+    tenants
 }

@@ -43,12 +43,12 @@ async fn graphql(
                 .await;
             GraphQLResponse::from(response).into_response()
         }
-        Err(error) => unauthenticated(error),
+        Err(error) => refused(error),
     }
 }
 
 /// A refused token fails the whole request, so no field answers to forged credentials.
-fn unauthenticated(error: Error) -> Response {
+fn refused(error: Error) -> Response {
     let mut response = error.into_response();
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,

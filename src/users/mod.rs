@@ -101,7 +101,7 @@ async fn sync_memberships(
     user_id: Uuid,
     token: &VerifiedToken,
 ) -> Result<()> {
-    let claims = token.tenant_claims();
+    let claims = &token.tenants;
     if claims.is_empty() {
         return Ok(());
     }

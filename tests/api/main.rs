@@ -7,4 +7,5 @@ mod common;
 
 mod auth;
 mod foundation;
+mod oidc;
 mod tenants;

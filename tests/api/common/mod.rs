@@ -1,5 +1,7 @@
 //! The test harness: a running app over a fresh database, tokens, and a GraphQL client.
 
+pub mod oidc;
+
 use serde_json::{Map, Value, json};
 use userprofile::AppState;
 use userprofile::auth::dev::{DevKey, DevTenant, DevTokenRequest};
@@ -10,9 +12,23 @@ use userprofile::config::Config;
 pub const POSTGRES_URL_VAR: &str = "PG_TEST_URL";
 
 /// Runs a test body on both databases: `storage_test!(name)` over `async fn name(app: TestApp)`
-/// makes the tests `name::sqlite` and `name::postgres`.
+/// makes the tests `name::sqlite` and `name::postgres`; `storage_test!(backend name)` passes
+/// the [`Backend`] instead, for tests that configure the app themselves.
 #[macro_export]
 macro_rules! storage_test {
+    (backend $name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
     ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
