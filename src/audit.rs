@@ -2,7 +2,10 @@
 
 use chrono::Utc;
 use entity::audit_event;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -31,4 +34,20 @@ pub async fn record(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The latest events about `user_id`'s card in a tenant, newest first.
+pub async fn of_user(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>> {
+    Ok(audit_event::Entity::find()
+        .filter(audit_event::Column::TenantId.eq(tenant_id))
+        .filter(audit_event::Column::SubjectUserId.eq(user_id))
+        .order_by_desc(audit_event::Column::At)
+        .limit(limit)
+        .all(db)
+        .await?)
 }

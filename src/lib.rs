@@ -6,8 +6,10 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fields;
 pub mod graphql;
 pub mod http;
+pub mod profiles;
 pub mod tenants;
 pub mod users;
 
@@ -25,19 +27,23 @@ pub struct AppState {
     pub schema: graphql::AppSchema,
     /// Token verification and sign-in.
     pub auth: auth::Authenticator,
+    /// Cached field definitions per tenant.
+    pub fields: Arc<fields::store::FieldRegistry>,
 }
 
 impl AppState {
     /// Connects to the database, applies migrations and builds the schema.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
         let db = db::connect_and_migrate(&config.database_url).await?;
-        let schema = graphql::schema(db.clone(), &config.limits);
+        let fields = Arc::new(fields::store::FieldRegistry::default());
+        let schema = graphql::schema(db.clone(), fields.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config)?;
         Ok(Arc::new(AppState {
             config,
             db,
             schema,
             auth,
+            fields,
         }))
     }
 }

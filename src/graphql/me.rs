@@ -2,9 +2,14 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
+use tokio::sync::OnceCell;
+
+use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
+use super::{Display, db, registry};
 use crate::auth::{Session, SignedInUser};
-use crate::users;
+use crate::fields::builtin::provider_value;
+use crate::profiles::{self, Card};
 
 /// Queries about the caller.
 #[derive(Default)]
@@ -14,12 +19,56 @@ pub struct MeQuery;
 impl MeQuery {
     /// The signed-in user: identity, primary tenant and every tenant with its role.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<UserProfile> {
-        Ok(UserProfile(Session::of(ctx)?.user()?.clone()))
+        Ok(UserProfile {
+            user: Session::of(ctx)?.user()?.clone(),
+            card: OnceCell::new(),
+        })
     }
 }
 
 /// The signed-in user's profile.
-pub struct UserProfile(SignedInUser);
+pub struct UserProfile {
+    user: SignedInUser,
+    /// The card in the active tenant, read once per request when a field needs it.
+    card: OnceCell<Option<Card>>,
+}
+
+impl UserProfile {
+    /// The user's own card in the active tenant; `None` without one.
+    async fn own_card(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&Card>> {
+        let card = self
+            .card
+            .get_or_try_init(|| async {
+                let Ok(scope) = Session::of(ctx)?.active() else {
+                    return Ok::<_, crate::error::Error>(None);
+                };
+                Ok(Some(
+                    profiles::read(db(ctx)?, registry(ctx)?, scope, self.user.user.id).await?,
+                ))
+            })
+            .await?;
+        Ok(card.as_ref())
+    }
+
+    /// A text value of the own card, else the identity provider's claim.
+    async fn card_text(
+        &self,
+        ctx: &Context<'_>,
+        key: &str,
+    ) -> async_graphql::Result<Option<String>> {
+        let Some(card) = self.own_card(ctx).await? else {
+            return Ok(
+                provider_value(&self.user.user, key).and_then(|v| v.as_str().map(str::to_owned))
+            );
+        };
+        Ok(card
+            .values
+            .iter()
+            .find(|v| v.field.key.as_str() == key)
+            .and_then(|v| v.value.as_ref())
+            .and_then(|v| v.as_str().map(str::to_owned)))
+    }
+}
 
 /// A tenant the user belongs to, with the user's role there.
 #[derive(SimpleObject)]
@@ -51,52 +100,70 @@ pub struct AssignedRole {
 impl UserProfile {
     /// Internal user id.
     async fn id(&self) -> ID {
-        ID(self.0.user.id.to_string())
+        ID(self.user.user.id.to_string())
     }
 
     /// Preferred username from the identity provider.
     async fn username(&self) -> Option<&str> {
-        self.0.user.username.as_deref()
+        self.user.user.username.as_deref()
     }
 
     /// Email address.
     async fn email(&self) -> Option<&str> {
-        self.0.user.email.as_deref()
+        self.user.user.email.as_deref()
     }
 
     /// Whether the identity provider verified the email address.
     async fn email_verified(&self) -> bool {
-        self.0.user.email_verified
+        self.user.user.email_verified
     }
 
-    /// Given name.
-    async fn first_name(&self) -> Option<String> {
-        users::first_name(&self.0.user)
+    /// Given name, as on the card in the active tenant (a member's edit wins over the
+    /// identity provider's value).
+    async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        self.card_text(ctx, "given_name").await
     }
 
-    /// Family name.
-    async fn last_name(&self) -> Option<String> {
-        users::last_name(&self.0.user)
+    /// Family name, as on the card in the active tenant.
+    async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        self.card_text(ctx, "family_name").await
+    }
+
+    /// The card in the active tenant, with labels in `locale` (else `Accept-Language`).
+    async fn profile(
+        &self,
+        ctx: &Context<'_>,
+        locale: Option<String>,
+    ) -> async_graphql::Result<ProfileView> {
+        let scope = Session::of(ctx)?.active()?;
+        let card = match self.own_card(ctx).await? {
+            Some(card) => card.clone(),
+            None => profiles::read(db(ctx)?, registry(ctx)?, scope, self.user.user.id).await?,
+        };
+        Ok(ProfileView {
+            card,
+            display: Display::of(ctx, locale.as_deref(), &scope.tenant.default_locale),
+        })
     }
 
     /// Id of the primary tenant.
     async fn primary_tenant_id(&self) -> Option<ID> {
-        self.0.primary().map(|m| ID(m.tenant.id.to_string()))
+        self.user.primary().map(|m| ID(m.tenant.id.to_string()))
     }
 
     /// Name of the primary tenant.
     async fn primary_tenant_name(&self) -> Option<&str> {
-        self.0.primary().map(|m| m.tenant.name.as_str())
+        self.user.primary().map(|m| m.tenant.name.as_str())
     }
 
     /// The primary tenant.
     async fn primary_tenant(&self) -> Option<Tenant> {
-        self.0.primary().map(|m| Tenant(m.tenant.clone()))
+        self.user.primary().map(|m| Tenant(m.tenant.clone()))
     }
 
     /// Every tenant of the user with the user's role there, primary first.
     async fn tenants(&self) -> Vec<TenantMembership> {
-        self.0
+        self.user
             .memberships
             .iter()
             .map(|m| TenantMembership {
@@ -112,7 +179,7 @@ impl UserProfile {
     /// Role-tenant pairs of the user.
     #[graphql(deprecation = "use `tenants { id name role }`")]
     async fn assigned_roles(&self) -> Vec<AssignedRole> {
-        self.0
+        self.user
             .memberships
             .iter()
             .map(|m| AssignedRole {

@@ -1,20 +1,37 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
+mod fields;
 mod me;
+mod profiles;
 mod tenants;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Limits;
+use crate::error::Error;
+use crate::fields::labels::{self, Localized, Preferences};
+use crate::fields::store::FieldRegistry;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
-pub struct Query(me::MeQuery, tenants::TenantQuery);
+pub struct Query(
+    me::MeQuery,
+    tenants::TenantQuery,
+    fields::FieldQuery,
+    profiles::ProfileQuery,
+);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenants::TenantMutation);
+pub struct Mutation(
+    tenants::TenantMutation,
+    fields::FieldMutation,
+    profiles::ProfileMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -23,10 +40,11 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
-/// Builds the schema with the database and the request limits.
-pub fn schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
+/// Builds the schema with the database, the field registry and the request limits.
+pub fn schema(db: DatabaseConnection, registry: Arc<FieldRegistry>, limits: &Limits) -> AppSchema {
     builder()
         .data(db)
+        .data(registry)
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()
@@ -37,9 +55,66 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// The database connection from the GraphQL context.
-fn db<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a DatabaseConnection, crate::error::Error> {
-    ctx.data::<DatabaseConnection>().map_err(|_| {
-        crate::error::Error::internal(anyhow::anyhow!("no database in the GraphQL context"))
+/// Something the server put into the GraphQL context.
+fn context_data<'a, T: Send + Sync + 'static>(
+    ctx: &async_graphql::Context<'a>,
+) -> Result<&'a T, Error> {
+    ctx.data::<T>().map_err(|_| {
+        Error::internal(anyhow::anyhow!(
+            "no {} in the GraphQL context",
+            std::any::type_name::<T>()
+        ))
     })
 }
+
+/// The database connection from the GraphQL context.
+fn db<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a DatabaseConnection, Error> {
+    context_data(ctx)
+}
+
+/// The field registry from the GraphQL context.
+fn registry<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FieldRegistry, Error> {
+    context_data::<Arc<FieldRegistry>>(ctx).map(AsRef::as_ref)
+}
+
+/// How texts are shown in a response: the caller's locale preferences (a `locale` argument,
+/// else `Accept-Language`) and the tenant's default locale.
+#[derive(Debug)]
+pub struct Display {
+    preferences: Preferences,
+    default_locale: String,
+}
+
+impl Display {
+    /// The display of the current request, with an optional explicit locale.
+    fn of(
+        ctx: &async_graphql::Context<'_>,
+        locale: Option<&str>,
+        default_locale: &str,
+    ) -> Arc<Display> {
+        let accept = ctx.data::<AcceptLanguage>().ok().map(|a| a.0.as_str());
+        Arc::new(Display {
+            preferences: Preferences::from_request(locale, accept),
+            default_locale: default_locale.to_owned(),
+        })
+    }
+
+    fn label(&self, texts: &BTreeMap<String, String>, key: &str) -> Localized {
+        labels::label(texts, key, &self.preferences, &self.default_locale)
+    }
+
+    fn pick(&self, texts: &BTreeMap<String, String>) -> Option<Localized> {
+        labels::pick(texts, &self.preferences, &self.default_locale)
+    }
+
+    fn negotiate(&self, available: &[String]) -> String {
+        labels::negotiate(
+            available.iter().map(String::as_str),
+            &self.preferences,
+            &self.default_locale,
+        )
+    }
+}
+
+/// The request's `Accept-Language` header, put into the GraphQL request by the HTTP layer.
+pub struct AcceptLanguage(pub String);

@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::Error;
+use crate::graphql::AcceptLanguage;
 
 /// The header that picks the active tenant (UUID or slug).
 pub const TENANT_HEADER: &str = "x-tenant-id";
@@ -23,6 +24,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.limits.body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/userinfo", get(userinfo))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -37,10 +39,14 @@ async fn graphql(
 ) -> Response {
     match session(&state, &headers).await {
         Ok(session) => {
-            let response = state
-                .schema
-                .execute(request.into_inner().data(session))
-                .await;
+            let mut request = request.into_inner().data(session);
+            if let Some(accept) = headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+            {
+                request = request.data(AcceptLanguage(accept.to_owned()));
+            }
+            let response = state.schema.execute(request).await;
             GraphQLResponse::from(response).into_response()
         }
         Err(error) => refused(error),
@@ -87,6 +93,24 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Error> {
         _ => Err(Error::Unauthenticated(
             "the Authorization header must be `Bearer <token>`".into(),
         )),
+    }
+}
+
+/// OIDC-style userinfo of the caller's card in the active tenant, with the same access rules
+/// as every other path.
+async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let session = match session(&state, &headers).await {
+        Ok(session) => session,
+        Err(error) => return refused(error),
+    };
+    let card = async {
+        let user = session.user()?;
+        let scope = session.active()?;
+        crate::profiles::read(&state.db, &state.fields, scope, user.user.id).await
+    };
+    match card.await {
+        Ok(card) => Json(crate::profiles::userinfo(&card)).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 

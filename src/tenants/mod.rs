@@ -72,7 +72,7 @@ pub async fn ensure(
     name: Option<&str>,
 ) -> Result<tenant::Model> {
     validate_slug(slug)?;
-    tenant::Entity::insert(new_row(slug, name.unwrap_or(slug), None))
+    let inserted = tenant::Entity::insert(new_row(slug, name.unwrap_or(slug), None))
         .on_conflict(
             OnConflict::column(tenant::Column::Slug)
                 .do_nothing()
@@ -80,9 +80,13 @@ pub async fn ensure(
         )
         .exec_without_returning(db)
         .await?;
-    find(db, slug)
+    let tenant = find(db, slug)
         .await?
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant {slug} vanished after insert")))
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant {slug} vanished after insert")))?;
+    if inserted > 0 {
+        crate::fields::builtin::install(db, tenant.id).await?;
+    }
+    Ok(tenant)
 }
 
 fn new_row(slug: &str, name: &str, default_locale: Option<&str>) -> tenant::ActiveModel {
@@ -127,6 +131,7 @@ pub async fn create(
     let tenant = find(&txn, &new.slug)
         .await?
         .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant vanished after insert")))?;
+    crate::fields::builtin::install(&txn, tenant.id).await?;
     if let Some(owner) = new.owner {
         crate::users::get(&txn, owner).await?;
         insert_membership(&txn, owner, tenant.id, Role::Owner).await?;

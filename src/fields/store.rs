@@ -1,0 +1,568 @@
+//! Field definitions of a tenant: the cached read side and the admin write side (create,
+//! update, reorder, archive, restore, purge, add from templates). Every write runs in one
+//! transaction, is audited and invalidates the tenant's cached definitions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::{field_definition, field_value};
+use moka::future::Cache;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::labels::is_locale;
+use super::templates::FieldTemplate;
+use super::validation::check_definition;
+use super::{Access, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules};
+use crate::audit;
+use crate::auth::TenantScope;
+use crate::error::{Error, InputProblem, Result};
+
+/// The definitions of one tenant in display order, archived ones included.
+#[derive(Debug, Default)]
+pub struct TenantFields {
+    /// Every definition, by position.
+    pub all: Vec<Arc<FieldDefinition>>,
+}
+
+impl TenantFields {
+    /// The definition with `key`.
+    pub fn by_key(&self, key: &str) -> Option<&Arc<FieldDefinition>> {
+        self.all.iter().find(|f| f.key.as_str() == key)
+    }
+
+    /// The definition with `id`.
+    pub fn by_id(&self, id: Uuid) -> Option<&Arc<FieldDefinition>> {
+        self.all.iter().find(|f| f.id == id)
+    }
+
+    /// Every locale any label is given in.
+    pub fn locales(&self) -> impl Iterator<Item = &str> + Clone {
+        self.all
+            .iter()
+            .flat_map(|f| f.labels.keys().map(String::as_str))
+    }
+}
+
+/// Caches each tenant's definitions, so card reads cost no definition query.
+pub struct FieldRegistry {
+    cache: Cache<Uuid, Arc<TenantFields>>,
+}
+
+impl Default for FieldRegistry {
+    fn default() -> Self {
+        // A bounded lifetime also bounds staleness across instances until change
+        // notifications between instances exist.
+        FieldRegistry {
+            cache: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+impl FieldRegistry {
+    /// The definitions of `tenant_id`, from the cache or the database.
+    pub async fn of_tenant(
+        &self,
+        db: &impl ConnectionTrait,
+        tenant_id: Uuid,
+    ) -> Result<Arc<TenantFields>> {
+        if let Some(hit) = self.cache.get(&tenant_id).await {
+            return Ok(hit);
+        }
+        let fields = Arc::new(load(db, tenant_id).await?);
+        self.cache.insert(tenant_id, fields.clone()).await;
+        Ok(fields)
+    }
+
+    /// Forgets the cached definitions of `tenant_id` after a change.
+    pub async fn invalidate(&self, tenant_id: Uuid) {
+        self.cache.invalidate(&tenant_id).await;
+    }
+}
+
+async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<TenantFields> {
+    let rows = field_definition::Entity::find()
+        .filter(field_definition::Column::TenantId.eq(tenant_id))
+        .order_by_asc(field_definition::Column::Position)
+        .order_by_asc(field_definition::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let all = rows
+        .into_iter()
+        .map(|row| FieldDefinition::from_row(row).map(Arc::new))
+        .collect::<Result<_>>()?;
+    Ok(TenantFields { all })
+}
+
+/// What a new field starts with.
+#[derive(Clone, Debug)]
+pub struct NewField {
+    /// Key.
+    pub key: String,
+    /// Kind.
+    pub kind: FieldKind,
+    /// Labels by locale.
+    pub labels: BTreeMap<String, String>,
+    /// Help texts by locale.
+    pub help: BTreeMap<String, String>,
+    /// Options (choice kinds).
+    pub options: Vec<ChoiceOption>,
+    /// Validation rules.
+    pub rules: Rules,
+    /// Whether a value is required.
+    pub required: bool,
+    /// Owner access.
+    pub owner_access: Access,
+    /// Other members' access.
+    pub member_access: Access,
+    /// Admins' access.
+    pub admin_access: Access,
+}
+
+impl NewField {
+    /// A new field made from a template, with the usual access (owner and admins edit).
+    pub fn from_template(template: &FieldTemplate) -> NewField {
+        NewField {
+            key: template.key.clone(),
+            kind: template.kind,
+            labels: template.labels.clone(),
+            help: template.help.clone(),
+            options: template.options.clone(),
+            rules: template.rules.clone(),
+            required: false,
+            owner_access: Access::Edit,
+            member_access: template.member_access,
+            admin_access: Access::Edit,
+        }
+    }
+}
+
+/// Changes to a definition; `None` leaves a part as it is. Key and kind never change.
+#[derive(Clone, Debug, Default)]
+pub struct FieldChanges {
+    /// New labels (replacing all).
+    pub labels: Option<BTreeMap<String, String>>,
+    /// New help texts (replacing all).
+    pub help: Option<BTreeMap<String, String>>,
+    /// New options.
+    pub options: Option<Vec<ChoiceOption>>,
+    /// New rules.
+    pub rules: Option<Rules>,
+    /// New required flag.
+    pub required: Option<bool>,
+    /// New owner access.
+    pub owner_access: Option<Access>,
+    /// New member access.
+    pub member_access: Option<Access>,
+    /// New admin access.
+    pub admin_access: Option<Access>,
+    /// The version the change was made against; CONFLICT when stale.
+    pub expected_version: Option<i32>,
+}
+
+/// Outcome of adding templates.
+#[derive(Debug, Default)]
+pub struct TemplateReport {
+    /// Fields created.
+    pub added: Vec<FieldDefinition>,
+    /// Template keys not added, with why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Creates a field at the end of the tenant's order.
+pub async fn create(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    new: NewField,
+) -> Result<FieldDefinition> {
+    check_new(&new)?;
+    let txn = db.begin().await?;
+    let fields = load(&txn, scope.tenant.id).await?;
+    if fields.by_key(&new.key).is_some() {
+        return Err(Error::Conflict(format!(
+            "a field with key {} exists in this tenant",
+            new.key
+        )));
+    }
+    let position = next_position(&fields);
+    let created = insert(&txn, scope, &new, position).await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    Ok(created)
+}
+
+/// Adds fields from the catalogue; keys that exist (or are unknown) are skipped and reported.
+pub async fn add_templates(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    keys: &[String],
+) -> Result<TemplateReport> {
+    let txn = db.begin().await?;
+    let fields = load(&txn, scope.tenant.id).await?;
+    let mut position = next_position(&fields);
+    let mut report = TemplateReport::default();
+    for key in keys {
+        let Some(template) = super::templates::find(key) else {
+            report
+                .skipped
+                .push((key.clone(), "no template has this key".into()));
+            continue;
+        };
+        let taken =
+            fields.by_key(key).is_some() || report.added.iter().any(|f| f.key.as_str() == key);
+        if taken {
+            report
+                .skipped
+                .push((key.clone(), "a field with this key exists".into()));
+            continue;
+        }
+        report
+            .added
+            .push(insert(&txn, scope, &NewField::from_template(template), position).await?);
+        position += 1;
+    }
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    Ok(report)
+}
+
+fn next_position(fields: &TenantFields) -> i32 {
+    fields.all.iter().map(|f| f.position + 1).max().unwrap_or(0)
+}
+
+fn check_new(new: &NewField) -> Result<()> {
+    FieldKey::parse(&new.key)?;
+    let mut problems = check_texts(&new.labels, &new.help);
+    problems.extend(check_definition(new.kind, &new.options, &new.rules));
+    problems.extend(check_access(new.member_access, new.admin_access));
+    fail_on(&new.key, problems)
+}
+
+fn check_texts(labels: &BTreeMap<String, String>, help: &BTreeMap<String, String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (kind, texts, max) in [("label", labels, 200), ("help text", help, 1000)] {
+        for (locale, text) in texts {
+            if !is_locale(locale) {
+                problems.push(format!(
+                    "{locale:?} is not a locale (BCP 47, like en or pt-BR)"
+                ));
+            }
+            let length = text.trim().chars().count();
+            if length == 0 || length > max {
+                problems.push(format!(
+                    "the {kind} in {locale} needs 1 to {max} characters"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check_access(member: Access, admin: Access) -> Vec<String> {
+    let mut problems = Vec::new();
+    if member == Access::Edit {
+        problems.push("other members can at most READ a field".to_owned());
+    }
+    if admin == Access::Hidden {
+        problems.push("admins can at least READ a field".to_owned());
+    }
+    problems
+}
+
+fn fail_on(key: &str, problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::BadUserInput {
+        message: format!(
+            "the definition of field {key} is invalid: {}",
+            problems.join("; ")
+        ),
+        problems: problems
+            .into_iter()
+            .map(|message| InputProblem {
+                field: key.to_owned(),
+                message,
+            })
+            .collect(),
+    })
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    new: &NewField,
+    position: i32,
+) -> Result<FieldDefinition> {
+    let now = Utc::now();
+    let row = field_definition::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        tenant_id: Set(scope.tenant.id),
+        key: Set(new.key.clone()),
+        kind: Set(new.kind.as_str().to_owned()),
+        labels: Set(json!(new.labels)),
+        help: Set(json!(new.help)),
+        options: Set(json!(new.options)),
+        validation: Set(json!(new.rules)),
+        required: Set(new.required),
+        position: Set(position),
+        owner_access: Set(new.owner_access.as_str().to_owned()),
+        member_access: Set(new.member_access.as_str().to_owned()),
+        admin_access: Set(new.admin_access.as_str().to_owned()),
+        builtin: Set(false),
+        archived_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = row.insert(db).await?;
+    let change = json!({"after": definition_json(&inserted)});
+    audit::record(
+        db,
+        scope.tenant.id,
+        &scope.actor,
+        None,
+        "field.create",
+        change,
+    )
+    .await?;
+    FieldDefinition::from_row(inserted)
+}
+
+fn definition_json(row: &field_definition::Model) -> Value {
+    json!({
+        "key": row.key, "kind": row.kind, "labels": row.labels, "help": row.help,
+        "options": row.options, "validation": row.validation, "required": row.required,
+        "position": row.position, "ownerAccess": row.owner_access,
+        "memberAccess": row.member_access, "adminAccess": row.admin_access,
+        "archived": row.archived_at.is_some(),
+    })
+}
+
+async fn find_row(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+) -> Result<field_definition::Model> {
+    field_definition::Entity::find_by_id(id)
+        .filter(field_definition::Column::TenantId.eq(scope.tenant.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant.slug)))
+}
+
+/// Applies changes to a definition.
+pub async fn update(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    id: Uuid,
+    changes: FieldChanges,
+) -> Result<FieldDefinition> {
+    let txn = db.begin().await?;
+    let before = find_row(&txn, scope, id).await?;
+    let current = FieldDefinition::from_row(before.clone())?;
+    if let Some(expected) = changes.expected_version
+        && expected != current.version
+    {
+        return Err(Error::Conflict(format!(
+            "field {} is at version {}, not {expected}: reload it and try again",
+            current.key.as_str(),
+            current.version
+        )));
+    }
+    if current.builtin && (changes.options.is_some() || changes.rules.is_some()) {
+        return Err(Error::bad_input(format!(
+            "{} is a built-in field: relabel, reorder, hide or lock it, but its options and rules are fixed",
+            current.key.as_str()
+        )));
+    }
+    let labels = changes.labels.unwrap_or(current.labels);
+    let help = changes.help.unwrap_or(current.help);
+    let options = changes.options.unwrap_or(current.options);
+    let rules = changes.rules.unwrap_or(current.rules);
+    let member = changes.member_access.unwrap_or(current.member_access);
+    let admin = changes.admin_access.unwrap_or(current.admin_access);
+    let mut problems = check_texts(&labels, &help);
+    problems.extend(check_definition(current.kind, &options, &rules));
+    problems.extend(check_access(member, admin));
+    fail_on(current.key.as_str(), problems)?;
+
+    let mut row: field_definition::ActiveModel = before.clone().into();
+    row.labels = Set(json!(labels));
+    row.help = Set(json!(help));
+    row.options = Set(json!(options));
+    row.validation = Set(json!(rules));
+    row.required = Set(changes.required.unwrap_or(current.required));
+    row.owner_access = Set(changes
+        .owner_access
+        .unwrap_or(current.owner_access)
+        .as_str()
+        .to_owned());
+    row.member_access = Set(member.as_str().to_owned());
+    row.admin_access = Set(admin.as_str().to_owned());
+    row.version = Set(current.version + 1);
+    row.updated_at = Set(Utc::now());
+    let after = row.update(&txn).await?;
+    let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        None,
+        "field.update",
+        change,
+    )
+    .await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    FieldDefinition::from_row(after)
+}
+
+/// Sets the order of the tenant's fields; `ids` must list every unarchived field once.
+pub async fn reorder(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    ids: &[Uuid],
+) -> Result<()> {
+    let txn = db.begin().await?;
+    let fields = load(&txn, scope.tenant.id).await?;
+    let active: Vec<Uuid> = fields
+        .all
+        .iter()
+        .filter(|f| !f.is_archived())
+        .map(|f| f.id)
+        .collect();
+    let mut sorted_given = ids.to_vec();
+    sorted_given.sort();
+    sorted_given.dedup();
+    let mut sorted_active = active.clone();
+    sorted_active.sort();
+    if sorted_given.len() != ids.len() || sorted_given != sorted_active {
+        return Err(Error::bad_input(format!(
+            "list every unarchived field of the tenant exactly once ({} fields, got {} ids)",
+            active.len(),
+            ids.len()
+        )));
+    }
+    for (position, id) in ids.iter().enumerate() {
+        field_definition::Entity::update_many()
+            .col_expr(
+                field_definition::Column::Position,
+                Expr::value(position as i32),
+            )
+            .filter(field_definition::Column::Id.eq(*id))
+            .exec(&txn)
+            .await?;
+    }
+    let change = json!({"order": ids});
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        None,
+        "field.reorder",
+        change,
+    )
+    .await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    Ok(())
+}
+
+/// Archives (hides, keeping values) or restores a field; built-in fields are never archived.
+pub async fn set_archived(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    id: Uuid,
+    archived: bool,
+) -> Result<FieldDefinition> {
+    let txn = db.begin().await?;
+    let before = find_row(&txn, scope, id).await?;
+    if before.builtin {
+        return Err(Error::bad_input(format!(
+            "{} is a built-in field and cannot be archived; hide it with its access settings",
+            before.key
+        )));
+    }
+    let mut row: field_definition::ActiveModel = before.clone().into();
+    row.archived_at = Set(archived.then(Utc::now));
+    row.version = Set(before.version + 1);
+    row.updated_at = Set(Utc::now());
+    let after = row.update(&txn).await?;
+    let action = if archived {
+        "field.archive"
+    } else {
+        "field.restore"
+    };
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        None,
+        action,
+        json!({"key": after.key}),
+    )
+    .await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    FieldDefinition::from_row(after)
+}
+
+/// Deletes a field and every value of it, for good (operators, with the key as confirmation).
+pub async fn purge(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    id: Uuid,
+    confirm_key: &str,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    let row = find_row(&txn, scope, id).await?;
+    if row.builtin {
+        return Err(Error::bad_input(format!(
+            "{} is a built-in field and cannot be purged",
+            row.key
+        )));
+    }
+    if row.key != confirm_key {
+        return Err(Error::bad_input(
+            "confirmKey must repeat the key of the field being purged",
+        ));
+    }
+    let values = field_value::Entity::delete_many()
+        .filter(field_value::Column::FieldId.eq(id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    field_definition::Entity::delete_by_id(id)
+        .exec(&txn)
+        .await?;
+    let change = json!({"before": definition_json(&row), "valuesDeleted": values});
+    audit::record(
+        &txn,
+        scope.tenant.id,
+        &scope.actor,
+        None,
+        "field.purge",
+        change,
+    )
+    .await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    Ok(())
+}

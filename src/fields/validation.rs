@@ -1,0 +1,295 @@
+//! Validation: of definitions when admins write them, and of values when cards are saved.
+
+use std::sync::Arc;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ChoiceOption, FieldDefinition, FieldKind, is_valid_key};
+use crate::error::Error;
+
+/// Longest short text when the definition sets no `maxLength`.
+pub const SHORT_TEXT_MAX: usize = 255;
+/// Longest long text when the definition sets no `maxLength`.
+pub const LONG_TEXT_MAX: usize = 10_000;
+/// Longest pattern an admin may set.
+const PATTERN_MAX: usize = 500;
+
+/// Validation rules of a definition; which apply depends on the kind.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rules {
+    /// Fewest characters (texts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    /// Most characters (texts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// Regular expression the whole text must match (texts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Smallest value (numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value (numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Accepted content types (images and files); any image type for images when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_content_types: Vec<String>,
+    /// Largest upload in bytes (images and files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// The compiled `pattern`, anchored to the whole text.
+    #[serde(skip)]
+    pub compiled: Option<Arc<Regex>>,
+}
+
+impl PartialEq for Rules {
+    fn eq(&self, other: &Self) -> bool {
+        serde_json::to_value(self).ok() == serde_json::to_value(other).ok()
+    }
+}
+
+impl Rules {
+    /// Compiles the pattern once, for every later value check.
+    pub fn compiled(mut self) -> Result<Rules, Error> {
+        self.compiled = match &self.pattern {
+            Some(pattern) => Some(Arc::new(compile(pattern).map_err(Error::bad_input)?)),
+            None => None,
+        };
+        Ok(self)
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > PATTERN_MAX {
+        return Err(format!("a pattern has at most {PATTERN_MAX} characters"));
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("invalid pattern: {e}"))
+}
+
+/// Checks a definition's options and rules against its kind; returns every problem found.
+pub fn check_definition(kind: FieldKind, options: &[ChoiceOption], rules: &Rules) -> Vec<String> {
+    let mut problems = Vec::new();
+    let text = matches!(
+        kind,
+        FieldKind::ShortText
+            | FieldKind::LongText
+            | FieldKind::Email
+            | FieldKind::Url
+            | FieldKind::Phone
+    );
+    let numeric = matches!(kind, FieldKind::Number | FieldKind::Integer);
+    if kind.has_options() {
+        if options.is_empty() {
+            problems.push("a choice field needs at least one option".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for option in options {
+            if !is_valid_key(&option.value) {
+                problems.push(format!(
+                    "option value {:?} must follow the key rules",
+                    option.value
+                ));
+            }
+            if !seen.insert(&option.value) {
+                problems.push(format!("option value {:?} appears twice", option.value));
+            }
+        }
+    } else if !options.is_empty() {
+        problems.push("only SINGLE_CHOICE and MULTI_CHOICE fields have options".to_owned());
+    }
+    if !text
+        && (rules.min_length.is_some() || rules.max_length.is_some() || rules.pattern.is_some())
+    {
+        problems.push("minLength, maxLength and pattern apply to text fields only".to_owned());
+    }
+    if let (Some(min), Some(max)) = (rules.min_length, rules.max_length)
+        && min > max
+    {
+        problems.push("minLength is larger than maxLength".to_owned());
+    }
+    if let Some(pattern) = &rules.pattern
+        && let Err(problem) = compile(pattern)
+    {
+        problems.push(problem);
+    }
+    if !numeric && (rules.min.is_some() || rules.max.is_some()) {
+        problems.push("min and max apply to NUMBER and INTEGER fields only".to_owned());
+    }
+    if let (Some(min), Some(max)) = (rules.min, rules.max)
+        && min > max
+    {
+        problems.push("min is larger than max".to_owned());
+    }
+    if !kind.is_file() && (!rules.allowed_content_types.is_empty() || rules.max_bytes.is_some()) {
+        problems.push(
+            "allowedContentTypes and maxBytes apply to IMAGE and FILE fields only".to_owned(),
+        );
+    }
+    if rules.max_bytes == Some(0) {
+        problems.push("maxBytes must be positive".to_owned());
+    }
+    problems
+}
+
+/// Checks a value for `field` and returns it in stored form (trimmed texts, normalised phone
+/// numbers, upper-case country codes), or what is wrong with it. `null` is handled by the
+/// caller (it clears the value).
+pub fn check_value(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+    match field.kind {
+        FieldKind::ShortText => text(field, value, SHORT_TEXT_MAX, false),
+        FieldKind::LongText => text(field, value, LONG_TEXT_MAX, true),
+        FieldKind::Email => {
+            let email = text(field, value, 254, false)?;
+            let address = email.as_str().unwrap_or_default();
+            email_address::EmailAddress::parse_with_options(address, Default::default())
+                .map_err(|_| format!("{address:?} is not an email address"))?;
+            Ok(email)
+        }
+        FieldKind::Phone => phone(field, value),
+        FieldKind::Url => url(field, value),
+        FieldKind::Country => country(value),
+        FieldKind::Switch => value
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| "expected true or false".to_owned()),
+        FieldKind::Number => number(field, value, false),
+        FieldKind::Integer => number(field, value, true),
+        FieldKind::Date => date(value),
+        FieldKind::SingleChoice => choice(field, value).map(Value::String),
+        FieldKind::MultiChoice => choices(field, value),
+        FieldKind::Image | FieldKind::File => file_id(value),
+    }
+}
+
+fn as_text(value: &Value) -> Result<&str, String> {
+    value.as_str().ok_or_else(|| "expected text".to_owned())
+}
+
+fn text(
+    field: &FieldDefinition,
+    value: &Value,
+    default_max: usize,
+    multiline: bool,
+) -> Result<Value, String> {
+    let text = as_text(value)?.trim();
+    if !multiline && text.contains(['\n', '\r']) {
+        return Err("expected a single line".to_owned());
+    }
+    let length = text.chars().count();
+    let max = field.rules.max_length.map_or(default_max, |m| m as usize);
+    if length > max {
+        return Err(format!("at most {max} characters, got {length}"));
+    }
+    if let Some(min) = field.rules.min_length
+        && length < min as usize
+    {
+        return Err(format!("at least {min} characters, got {length}"));
+    }
+    if let Some(pattern) = &field.rules.compiled
+        && !pattern.is_match(text)
+    {
+        return Err("does not match the expected format".to_owned());
+    }
+    Ok(Value::String(text.to_owned()))
+}
+
+fn phone(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+    let raw = as_text(value)?;
+    let compact: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    let digits = compact
+        .strip_prefix('+')
+        .ok_or("a phone number starts with + and the country code (E.164)")?;
+    let valid = (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !valid {
+        return Err(format!(
+            "{raw:?} is not a phone number in E.164 form (+ and 2 to 15 digits)"
+        ));
+    }
+    text(field, &Value::String(compact), 16, false)
+}
+
+fn url(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+    let checked = text(field, value, 2048, false)?;
+    let raw = checked.as_str().unwrap_or_default();
+    let parsed = url::Url::parse(raw).map_err(|_| format!("{raw:?} is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err("only http and https URLs with a host are accepted".to_owned());
+    }
+    Ok(checked)
+}
+
+fn country(value: &Value) -> Result<Value, String> {
+    let code = as_text(value)?.trim().to_ascii_uppercase();
+    isocountry::CountryCode::for_alpha2(&code)
+        .map(|_| Value::String(code.clone()))
+        .map_err(|_| format!("{code:?} is not an ISO 3166-1 alpha-2 country code"))
+}
+
+fn number(field: &FieldDefinition, value: &Value, integer: bool) -> Result<Value, String> {
+    let number = value
+        .as_f64()
+        .ok_or_else(|| "expected a number".to_owned())?;
+    if integer && value.as_i64().is_none() {
+        return Err("expected a whole number".to_owned());
+    }
+    if let Some(min) = field.rules.min
+        && number < min
+    {
+        return Err(format!("at least {min}"));
+    }
+    if let Some(max) = field.rules.max
+        && number > max
+    {
+        return Err(format!("at most {max}"));
+    }
+    Ok(value.clone())
+}
+
+fn date(value: &Value) -> Result<Value, String> {
+    let text = as_text(value)?;
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+        .map_err(|_| format!("{text:?} is not a date in the form YYYY-MM-DD"))
+}
+
+fn choice(field: &FieldDefinition, value: &Value) -> Result<String, String> {
+    let picked = as_text(value)?;
+    if field.options.iter().any(|o| o.value == picked) {
+        return Ok(picked.to_owned());
+    }
+    Err(format!("{picked:?} is not one of the options"))
+}
+
+fn choices(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| "expected a list of options".to_owned())?;
+    let mut picked: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        let one = choice(field, item)?;
+        if picked.contains(&one) {
+            return Err(format!("{one:?} is picked twice"));
+        }
+        picked.push(one);
+    }
+    Ok(Value::from(picked))
+}
+
+fn file_id(value: &Value) -> Result<Value, String> {
+    let text = as_text(value)?;
+    uuid::Uuid::parse_str(text)
+        .map(|id| Value::String(id.to_string()))
+        .map_err(|_| format!("{text:?} is not a file id"))
+}

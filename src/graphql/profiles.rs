@@ -1,0 +1,384 @@
+//! The card: `me.profile`, `profile(userId)`, `updateMyProfile`, `updateProfile`, audit.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::membership::Role;
+use serde_json::Value;
+
+use super::fields::{FieldDefinitionView, FieldKind, ResolvedText, TextDirection};
+use super::tenants::parse_user_id;
+use super::{Display, db, registry};
+use crate::auth::guard::RoleGuard;
+use crate::auth::{Session, TenantScope};
+use crate::fields::FieldKind as Kind;
+use crate::fields::labels;
+use crate::profiles::{self, Card, CardValue, ValueChange};
+
+/// A member's card in a tenant, as the caller may see it: hidden fields are absent.
+pub struct ProfileView {
+    /// The card.
+    pub card: Card,
+    /// How to show texts.
+    pub display: Arc<Display>,
+}
+
+#[Object(name = "Profile")]
+impl ProfileView {
+    /// The card owner's user id.
+    async fn user_id(&self) -> ID {
+        ID(self.card.user.id.to_string())
+    }
+
+    /// The tenant.
+    async fn tenant_id(&self) -> ID {
+        ID(self.card.tenant.id.to_string())
+    }
+
+    /// Bumped by every save; send it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.card.version
+    }
+
+    /// Last save.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.card.updated_at
+    }
+
+    /// The locale labels were resolved for (negotiated against the tenant's labels).
+    async fn locale(&self) -> String {
+        self.display.negotiate(&self.card.locales)
+    }
+
+    /// The writing direction of `locale`.
+    async fn direction(&self) -> TextDirection {
+        labels::direction_of(&self.display.negotiate(&self.card.locales)).into()
+    }
+
+    /// The visible fields in the tenant's order, with their values.
+    async fn values(&self) -> Vec<ProfileValue> {
+        self.card
+            .values
+            .iter()
+            .map(|v| ProfileValue {
+                value: v.clone(),
+                display: self.display.clone(),
+            })
+            .collect()
+    }
+
+    /// One visible field by key; null when absent or hidden.
+    async fn value(&self, key: String) -> Option<ProfileValue> {
+        self.card
+            .values
+            .iter()
+            .find(|v| v.field.key.as_str() == key)
+            .map(|v| ProfileValue {
+                value: v.clone(),
+                display: self.display.clone(),
+            })
+    }
+}
+
+/// A picked option of a choice field.
+#[derive(SimpleObject)]
+pub struct PickedOption {
+    /// Stored value.
+    value: String,
+    /// Label in the request's locale.
+    label: ResolvedText,
+}
+
+/// One field of a card with its value, typed by kind: exactly the accessor of the field's
+/// kind is set when there is a value.
+pub struct ProfileValue {
+    value: CardValue,
+    display: Arc<Display>,
+}
+
+impl ProfileValue {
+    fn when(&self, kinds: &[Kind]) -> Option<&Value> {
+        kinds
+            .contains(&self.value.field.kind)
+            .then_some(self.value.value.as_ref())
+            .flatten()
+    }
+
+    fn picked(&self, value: &str) -> PickedOption {
+        let option = self.value.field.options.iter().find(|o| o.value == value);
+        let label = option.map_or_else(
+            || labels::Localized {
+                text: value.to_owned(),
+                locale: None,
+                direction: labels::Direction::Ltr,
+            },
+            |o| self.display.label(&o.labels, &o.value),
+        );
+        PickedOption {
+            value: value.to_owned(),
+            label: label.into(),
+        }
+    }
+}
+
+#[Object]
+impl ProfileValue {
+    /// Field key.
+    async fn key(&self) -> &str {
+        self.value.field.key.as_str()
+    }
+
+    /// Field kind.
+    async fn kind(&self) -> FieldKind {
+        self.value.field.kind.into()
+    }
+
+    /// Label in the request's locale, with its locale and direction.
+    async fn label(&self) -> ResolvedText {
+        self.display
+            .label(&self.value.field.labels, self.value.field.key.as_str())
+            .into()
+    }
+
+    /// Whether the caller may change this value.
+    async fn editable(&self) -> bool {
+        self.value.access.can_edit()
+    }
+
+    /// The field's definition.
+    async fn field(&self) -> FieldDefinitionView {
+        FieldDefinitionView {
+            field: self.value.field.clone(),
+            display: self.display.clone(),
+        }
+    }
+
+    /// Whether the value is empty.
+    async fn empty(&self) -> bool {
+        self.value.value.is_none()
+    }
+
+    /// Texts: SHORT_TEXT, LONG_TEXT, EMAIL, PHONE, URL, COUNTRY.
+    async fn text(&self) -> Option<&str> {
+        use Kind::*;
+        self.when(&[ShortText, LongText, Email, Phone, Url, Country])
+            .and_then(Value::as_str)
+    }
+
+    /// SWITCH.
+    async fn boolean(&self) -> Option<bool> {
+        self.when(&[Kind::Switch]).and_then(Value::as_bool)
+    }
+
+    /// NUMBER.
+    async fn number(&self) -> Option<f64> {
+        self.when(&[Kind::Number]).and_then(Value::as_f64)
+    }
+
+    /// INTEGER.
+    async fn integer(&self) -> Option<i64> {
+        self.when(&[Kind::Integer]).and_then(Value::as_i64)
+    }
+
+    /// DATE, as YYYY-MM-DD.
+    async fn date(&self) -> Option<&str> {
+        self.when(&[Kind::Date]).and_then(Value::as_str)
+    }
+
+    /// SINGLE_CHOICE.
+    async fn choice(&self) -> Option<PickedOption> {
+        self.when(&[Kind::SingleChoice])
+            .and_then(Value::as_str)
+            .map(|v| self.picked(v))
+    }
+
+    /// MULTI_CHOICE.
+    async fn choices(&self) -> Option<Vec<PickedOption>> {
+        let items = self.when(&[Kind::MultiChoice])?.as_array()?;
+        Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|v| self.picked(v))
+                .collect(),
+        )
+    }
+
+    /// IMAGE and FILE: the file id.
+    async fn file_id(&self) -> Option<ID> {
+        self.when(&[Kind::Image, Kind::File])
+            .and_then(Value::as_str)
+            .map(|s| ID(s.to_owned()))
+    }
+
+    /// The value as JSON, whatever the kind.
+    async fn json(&self) -> Option<Json<Value>> {
+        self.value.value.clone().map(Json)
+    }
+}
+
+/// One value to set; `value: null` clears it.
+#[derive(InputObject)]
+pub struct FieldValueInput {
+    /// Field key.
+    key: String,
+    /// The new value as JSON: a string, number, boolean, list of option values, or null.
+    value: Option<Json<Value>>,
+}
+
+/// A partial update of a card: only the fields sent change.
+#[derive(InputObject)]
+pub struct ProfileUpdateInput {
+    /// Values to set.
+    values: Vec<FieldValueInput>,
+    /// The card version this update is based on; CONFLICT when stale.
+    expected_version: Option<i32>,
+}
+
+impl ProfileUpdateInput {
+    fn changes(self) -> (Vec<ValueChange>, Option<i32>) {
+        let changes = self
+            .values
+            .into_iter()
+            .map(|v| ValueChange {
+                key: v.key,
+                value: v.value.map_or(Value::Null, |j| j.0),
+            })
+            .collect();
+        (changes, self.expected_version)
+    }
+}
+
+/// An audited change.
+#[derive(SimpleObject)]
+pub struct AuditEvent {
+    /// Id.
+    id: ID,
+    /// Who made it (`user:<id>` or `operator:<client>`).
+    actor: String,
+    /// What happened.
+    action: String,
+    /// Before and after.
+    change: Json<Value>,
+    /// When.
+    at: DateTime<Utc>,
+}
+
+/// Card queries.
+#[derive(Default)]
+pub struct ProfileQuery;
+
+#[Object]
+impl ProfileQuery {
+    /// A member's card in the active tenant, with what the caller may see of it.
+    #[graphql(guard = "RoleGuard::new(Role::Member)")]
+    async fn profile(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        locale: Option<String>,
+    ) -> async_graphql::Result<ProfileView> {
+        let scope = Session::of(ctx)?.require(Role::Member)?;
+        card_view(ctx, scope, parse_user_id(&user_id)?, locale.as_deref()).await
+    }
+
+    /// The audit trail of a member's card and of the tenant's fields (admins), newest first.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        #[graphql(default = 50)] first: u64,
+    ) -> async_graphql::Result<Vec<AuditEvent>> {
+        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let events = crate::audit::of_user(
+            db(ctx)?,
+            scope.tenant.id,
+            parse_user_id(&user_id)?,
+            first.min(500),
+        )
+        .await?;
+        Ok(events
+            .into_iter()
+            .map(|e| AuditEvent {
+                id: ID(e.id.to_string()),
+                actor: e.actor,
+                action: e.action,
+                change: Json(e.change),
+                at: e.at,
+            })
+            .collect())
+    }
+}
+
+/// Reads a card as the session may see it.
+pub async fn card_view(
+    ctx: &Context<'_>,
+    scope: &TenantScope,
+    subject: uuid::Uuid,
+    locale: Option<&str>,
+) -> async_graphql::Result<ProfileView> {
+    let card = profiles::read(db(ctx)?, registry(ctx)?, scope, subject).await?;
+    Ok(ProfileView {
+        card,
+        display: Display::of(ctx, locale, &scope.tenant.default_locale),
+    })
+}
+
+/// Card mutations.
+#[derive(Default)]
+pub struct ProfileMutation;
+
+#[Object]
+impl ProfileMutation {
+    /// Saves values of the caller's own card in the active tenant: all or nothing.
+    #[graphql(guard = "RoleGuard::new(Role::Member)")]
+    async fn update_my_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: ProfileUpdateInput,
+        locale: Option<String>,
+    ) -> async_graphql::Result<ProfileView> {
+        let session = Session::of(ctx)?;
+        let me = session.user()?.user.id;
+        let scope = session.require(Role::Member)?;
+        save(ctx, scope, me, input, locale.as_deref()).await
+    }
+
+    /// Saves values of a member's card (admins, operators): all or nothing.
+    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        input: ProfileUpdateInput,
+        locale: Option<String>,
+    ) -> async_graphql::Result<ProfileView> {
+        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        save(
+            ctx,
+            scope,
+            parse_user_id(&user_id)?,
+            input,
+            locale.as_deref(),
+        )
+        .await
+    }
+}
+
+async fn save(
+    ctx: &Context<'_>,
+    scope: &TenantScope,
+    subject: uuid::Uuid,
+    input: ProfileUpdateInput,
+    locale: Option<&str>,
+) -> async_graphql::Result<ProfileView> {
+    let (changes, expected) = input.changes();
+    let card =
+        profiles::update(db(ctx)?, registry(ctx)?, scope, subject, changes, expected).await?;
+    Ok(ProfileView {
+        card,
+        display: Display::of(ctx, locale, &scope.tenant.default_locale),
+    })
+}

@@ -1,0 +1,510 @@
+//! The card: a member's values in a tenant, read with the access rule applied and written
+//! with validation, versions and an audit trail, all in one transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entity::{field_value, file, membership, tenant, user};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::audit;
+use crate::auth::{Actor, TenantScope};
+use crate::error::{Error, InputProblem, Result};
+use crate::fields::builtin::provider_value;
+use crate::fields::store::{FieldRegistry, TenantFields};
+use crate::fields::validation::check_value;
+use crate::fields::{Access, FieldDefinition, Viewer, field_access};
+
+/// A member's card in a tenant, as one viewer may see it: hidden fields are absent.
+#[derive(Clone, Debug)]
+pub struct Card {
+    /// The card's owner.
+    pub user: user::Model,
+    /// The tenant.
+    pub tenant: tenant::Model,
+    /// Bumped by every save; send it back as `expectedVersion`.
+    pub version: i32,
+    /// Last save (or the start of the membership).
+    pub updated_at: DateTime<Utc>,
+    /// Visible fields in the tenant's order, with values.
+    pub values: Vec<CardValue>,
+    /// Every locale the tenant's labels are given in.
+    pub locales: Vec<String>,
+}
+
+/// One visible field of a card.
+#[derive(Clone, Debug)]
+pub struct CardValue {
+    /// The definition.
+    pub field: Arc<FieldDefinition>,
+    /// The value; `None` when empty.
+    pub value: Option<Value>,
+    /// What the viewer may do with it (never `HIDDEN` here).
+    pub access: Access,
+}
+
+/// One requested change: a field key and its new value (`null` clears it).
+#[derive(Clone, Debug)]
+pub struct ValueChange {
+    /// Field key.
+    pub key: String,
+    /// New value, or `Value::Null` to clear.
+    pub value: Value,
+}
+
+/// Reads `subject`'s card in the scope's tenant as the scope's actor may see it. A user who is
+/// not a member of the tenant is NOT_FOUND, whoever asks.
+pub async fn read(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    subject: Uuid,
+) -> Result<Card> {
+    let (membership, user) = member_with_user(db, scope, subject).await?;
+    let fields = registry.of_tenant(db, scope.tenant.id).await?;
+    let stored = stored_values(db, scope.tenant.id, subject).await?;
+    Ok(compose(scope, &fields, membership, user, &stored))
+}
+
+async fn member_with_user(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    subject: Uuid,
+) -> Result<(membership::Model, user::Model)> {
+    let found = membership::Entity::find_by_id((subject, scope.tenant.id))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    match found {
+        Some((membership, Some(user))) => Ok((membership, user)),
+        _ => Err(Error::NotFound(format!(
+            "no member {subject} in tenant {}",
+            scope.tenant.slug
+        ))),
+    }
+}
+
+async fn stored_values(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    subject: Uuid,
+) -> Result<HashMap<Uuid, Value>> {
+    let rows = field_value::Entity::find()
+        .filter(field_value::Column::TenantId.eq(tenant_id))
+        .filter(field_value::Column::UserId.eq(subject))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.field_id, row.value))
+        .collect())
+}
+
+fn viewer(scope: &TenantScope, subject: Uuid) -> Viewer {
+    Viewer {
+        is_owner: scope.actor == Actor::User(subject),
+        standing: scope.access,
+    }
+}
+
+fn compose(
+    scope: &TenantScope,
+    fields: &TenantFields,
+    membership: membership::Model,
+    user: user::Model,
+    stored: &HashMap<Uuid, Value>,
+) -> Card {
+    let viewer = viewer(scope, user.id);
+    let values = fields
+        .all
+        .iter()
+        .filter_map(|field| {
+            let access = field_access(field, viewer);
+            if !access.can_read() {
+                return None;
+            }
+            Some(CardValue {
+                value: effective_value(field, &user, stored),
+                field: field.clone(),
+                access,
+            })
+        })
+        .collect();
+    let mut locales: Vec<String> = fields.locales().map(str::to_owned).collect();
+    locales.sort();
+    locales.dedup();
+    Card {
+        user,
+        tenant: scope.tenant.clone(),
+        version: membership.card_version,
+        updated_at: membership.updated_at,
+        values,
+        locales,
+    }
+}
+
+/// A stored value wins (a stored `null` is an explicit clear); built-in fields fall back to
+/// what the identity provider said, so provider refreshes never overwrite a member's edit.
+fn effective_value(
+    field: &FieldDefinition,
+    user: &user::Model,
+    stored: &HashMap<Uuid, Value>,
+) -> Option<Value> {
+    match stored.get(&field.id) {
+        Some(Value::Null) => None,
+        Some(value) => Some(value.clone()),
+        None if field.builtin => provider_value(user, field.key.as_str()).filter(|v| !v.is_null()),
+        None => None,
+    }
+}
+
+/// Applies `changes` to `subject`'s card: all or nothing, every invalid value reported at
+/// once, FORBIDDEN naming any field the actor may not edit, CONFLICT when `expected_version`
+/// is stale. Returns the saved card.
+pub async fn update(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    subject: Uuid,
+    changes: Vec<ValueChange>,
+    expected_version: Option<i32>,
+) -> Result<Card> {
+    let fields = registry.of_tenant(db, scope.tenant.id).await?;
+    let checked = check_changes(&fields, scope, subject, &changes)?;
+    let txn = db.begin().await?;
+    bump_version(&txn, scope, subject, expected_version).await?;
+    check_files(&txn, scope, subject, &checked).await?;
+    check_unique_email(&txn, &fields, scope, subject, &checked).await?;
+    let before = stored_values(&txn, scope.tenant.id, subject).await?;
+    write_values(&txn, scope, subject, &checked).await?;
+    audit_change(&txn, scope, subject, &checked, &before).await?;
+    let card = read(&txn, registry, scope, subject).await?;
+    txn.commit().await?;
+    Ok(card)
+}
+
+/// A change that passed access and validation: the definition and the value to store.
+struct CheckedChange {
+    field: Arc<FieldDefinition>,
+    value: Value,
+}
+
+fn check_changes(
+    fields: &TenantFields,
+    scope: &TenantScope,
+    subject: Uuid,
+    changes: &[ValueChange],
+) -> Result<Vec<CheckedChange>> {
+    let viewer = viewer(scope, subject);
+    let mut forbidden = Vec::new();
+    let mut problems = Vec::new();
+    let mut checked: Vec<CheckedChange> = Vec::new();
+    for change in changes {
+        let field = fields
+            .by_key(&change.key)
+            .filter(|f| field_access(f, viewer).can_read());
+        let Some(field) = field else {
+            problems.push(problem(&change.key, "no such field"));
+            continue;
+        };
+        if !field_access(field, viewer).can_edit() {
+            forbidden.push(change.key.clone());
+            continue;
+        }
+        if checked.iter().any(|c| c.field.id == field.id) {
+            problems.push(problem(&change.key, "appears twice in one update"));
+            continue;
+        }
+        match checked_value(field, &change.value) {
+            Ok(value) => checked.push(CheckedChange {
+                field: field.clone(),
+                value,
+            }),
+            Err(message) => problems.push(problem(&change.key, &message)),
+        }
+    }
+    if !forbidden.is_empty() {
+        return Err(Error::Forbidden(format!(
+            "you may not edit: {}",
+            forbidden.join(", ")
+        )));
+    }
+    if !problems.is_empty() {
+        let summary: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect();
+        return Err(Error::BadUserInput {
+            message: format!("invalid values: {}", summary.join("; ")),
+            problems,
+        });
+    }
+    Ok(checked)
+}
+
+fn checked_value(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+    if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) {
+        if field.required {
+            return Err("a value is required".to_owned());
+        }
+        return Ok(Value::Null);
+    }
+    check_value(field, value)
+}
+
+fn problem(key: &str, message: &str) -> InputProblem {
+    InputProblem {
+        field: key.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Takes the card's write lock and bumps its version, checking `expected` atomically: the
+/// row lock (PostgreSQL) or write lock (SQLite) makes concurrent saves queue, never lose.
+async fn bump_version(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    subject: Uuid,
+    expected: Option<i32>,
+) -> Result<()> {
+    use sea_orm::sea_query::ExprTrait as _;
+    let mut update = membership::Entity::update_many()
+        .col_expr(
+            membership::Column::CardVersion,
+            Expr::col(membership::Column::CardVersion).add(1),
+        )
+        .col_expr(membership::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(membership::Column::UserId.eq(subject))
+        .filter(membership::Column::TenantId.eq(scope.tenant.id));
+    if let Some(expected) = expected {
+        update = update.filter(membership::Column::CardVersion.eq(expected));
+    }
+    if update.exec(db).await?.rows_affected == 1 {
+        return Ok(());
+    }
+    let (membership, _) = member_with_user(db, scope, subject).await?;
+    Err(Error::Conflict(format!(
+        "the card is at version {}, not {}: reload it and try again",
+        membership.card_version,
+        expected.unwrap_or_default()
+    )))
+}
+
+/// A file value must name a file of this card's owner in this tenant, of an allowed type
+/// and size.
+async fn check_files(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    subject: Uuid,
+    checked: &[CheckedChange],
+) -> Result<()> {
+    let mut problems = Vec::new();
+    for change in checked
+        .iter()
+        .filter(|c| c.field.kind.is_file() && !c.value.is_null())
+    {
+        let id = change
+            .value
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .unwrap_or_default();
+        let found = file::Entity::find_by_id(id)
+            .filter(file::Column::TenantId.eq(scope.tenant.id))
+            .filter(file::Column::OwnerId.eq(subject))
+            .one(db)
+            .await?;
+        let key = change.field.key.as_str();
+        match found {
+            None => problems.push(problem(key, "no such file on this card")),
+            Some(file) => {
+                if let Some(message) = file_rule_problem(&change.field, &file) {
+                    problems.push(problem(key, &message));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::BadUserInput {
+        message: "invalid file values".to_owned(),
+        problems,
+    })
+}
+
+/// Why `file` does not fit `field`'s content-type and size rules, if it does not.
+pub fn file_rule_problem(field: &FieldDefinition, file: &file::Model) -> Option<String> {
+    let rules = &field.rules;
+    let type_ok = if rules.allowed_content_types.is_empty() {
+        field.kind != crate::fields::FieldKind::Image || file.content_type.starts_with("image/")
+    } else {
+        rules
+            .allowed_content_types
+            .iter()
+            .any(|t| t == &file.content_type)
+    };
+    if !type_ok {
+        return Some(format!(
+            "files of type {} are not accepted here",
+            file.content_type
+        ));
+    }
+    match rules.max_bytes {
+        Some(max) if file.byte_size as u64 > max => {
+            Some(format!("the file is larger than {max} bytes"))
+        }
+        _ => None,
+    }
+}
+
+/// An email opened for editing must stay unique among the tenant's members.
+async fn check_unique_email(
+    db: &impl ConnectionTrait,
+    fields: &TenantFields,
+    scope: &TenantScope,
+    subject: Uuid,
+    checked: &[CheckedChange],
+) -> Result<()> {
+    let Some(new_email) = checked
+        .iter()
+        .find(|c| c.field.builtin && c.field.key.as_str() == "email")
+        .and_then(|c| c.value.as_str())
+    else {
+        return Ok(());
+    };
+    let Some(email_field) = fields.by_key("email") else {
+        return Ok(());
+    };
+    let members = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::UserId.ne(subject))
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    let overrides: HashMap<Uuid, Value> = field_value::Entity::find()
+        .filter(field_value::Column::TenantId.eq(scope.tenant.id))
+        .filter(field_value::Column::FieldId.eq(email_field.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.user_id, row.value))
+        .collect();
+    let taken = members
+        .iter()
+        .filter_map(|(_, user)| user.as_ref())
+        .any(|user| {
+            let stored = overrides.get(&user.id).map(|v| (email_field.id, v.clone()));
+            let effective = effective_value(email_field, user, &stored.into_iter().collect());
+            effective
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.eq_ignore_ascii_case(new_email))
+        });
+    if taken {
+        return Err(Error::Conflict(format!(
+            "{new_email} is already used by another member of this tenant"
+        )));
+    }
+    Ok(())
+}
+
+async fn write_values(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    subject: Uuid,
+    checked: &[CheckedChange],
+) -> Result<()> {
+    let now = Utc::now();
+    for change in checked {
+        // Clearing a custom field deletes its row; clearing a built-in one stores an explicit
+        // null, so the identity provider's value does not come back.
+        if change.value.is_null() && !change.field.builtin {
+            field_value::Entity::delete_by_id((scope.tenant.id, subject, change.field.id))
+                .exec(db)
+                .await?;
+            continue;
+        }
+        let row = field_value::ActiveModel {
+            tenant_id: Set(scope.tenant.id),
+            user_id: Set(subject),
+            field_id: Set(change.field.id),
+            value: Set(change.value.clone()),
+            updated_at: Set(now),
+            updated_by: Set(scope.actor.to_string()),
+        };
+        field_value::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    field_value::Column::TenantId,
+                    field_value::Column::UserId,
+                    field_value::Column::FieldId,
+                ])
+                .update_columns([
+                    field_value::Column::Value,
+                    field_value::Column::UpdatedAt,
+                    field_value::Column::UpdatedBy,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn audit_change(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    subject: Uuid,
+    checked: &[CheckedChange],
+    before: &HashMap<Uuid, Value>,
+) -> Result<()> {
+    let mut old = Map::new();
+    let mut new = Map::new();
+    for change in checked {
+        let key = change.field.key.as_str().to_owned();
+        old.insert(
+            key.clone(),
+            before.get(&change.field.id).cloned().unwrap_or(Value::Null),
+        );
+        new.insert(key, change.value.clone());
+    }
+    let change = json!({"before": old, "after": new});
+    audit::record(
+        db,
+        scope.tenant.id,
+        &scope.actor,
+        Some(subject),
+        "profile.update",
+        change,
+    )
+    .await
+}
+
+/// The card as OIDC-style userinfo: `sub`, the standard claims the viewer may read, and the
+/// tenant's own fields under `custom_attributes`. Empty values are left out.
+pub fn userinfo(card: &Card) -> Value {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::String(card.user.subject.clone()));
+    claims.insert("user_id".into(), Value::String(card.user.id.to_string()));
+    claims.insert("tenant".into(), Value::String(card.tenant.slug.clone()));
+    let mut custom = Map::new();
+    for item in &card.values {
+        let Some(value) = &item.value else { continue };
+        let target = if item.field.builtin {
+            &mut claims
+        } else {
+            &mut custom
+        };
+        target.insert(item.field.key.as_str().to_owned(), value.clone());
+    }
+    claims.insert("custom_attributes".into(), Value::Object(custom));
+    Value::Object(claims)
+}
