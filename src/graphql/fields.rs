@@ -505,7 +505,8 @@ impl FieldQuery {
     async fn field_definitions(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] include_archived: bool,
+        #[graphql(desc = "Include archived fields (admins); default false.")]
+        include_archived: Option<bool>,
         locale: Option<String>,
     ) -> async_graphql::Result<Vec<FieldDefinitionView>> {
         let scope = Session::of(ctx)?.require(Role::Member)?;
@@ -521,7 +522,7 @@ impl FieldQuery {
             .iter()
             .filter(|f| {
                 if admin {
-                    include_archived || !f.is_archived()
+                    include_archived.unwrap_or(false) || !f.is_archived()
                 } else {
                     field_access(f, own_card).can_read()
                 }

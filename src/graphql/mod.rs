@@ -118,3 +118,16 @@ impl Display {
 
 /// The request's `Accept-Language` header, put into the GraphQL request by the HTTP layer.
 pub struct AcceptLanguage(pub String);
+
+/// Gives every error of a response an `extensions.code`: errors of the domain carry theirs;
+/// the rest come from async-graphql itself: a malformed or invalid document (no path) is
+/// `GRAPHQL_VALIDATION_FAILED`, a value that does not fit an argument's type is `BAD_USER_INPUT`.
+pub fn ensure_error_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = if error.path.is_empty() { "GRAPHQL_VALIDATION_FAILED" } else { "BAD_USER_INPUT" };
+            extensions.set("code", code);
+        }
+    }
+}

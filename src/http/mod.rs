@@ -46,7 +46,8 @@ async fn graphql(
             {
                 request = request.data(AcceptLanguage(accept.to_owned()));
             }
-            let response = state.schema.execute(request).await;
+            let mut response = state.schema.execute(request).await;
+            crate::graphql::ensure_error_codes(&mut response);
             GraphQLResponse::from(response).into_response()
         }
         Err(error) => refused(error),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Call, TestApp, error_code};
+use crate::common::{Backend, Call, TestApp, error_code, error_message};
 use crate::storage_test;
 
 const ME: &str = "{ me { id username email emailVerified firstName lastName primaryTenantId
@@ -11,10 +11,9 @@ const ME: &str = "{ me { id username email emailVerified firstName lastName prim
 #[test]
 fn checked_in_schema_matches_the_code() {
     let checked_in = include_str!("../../schema.graphql");
-    assert_eq!(
-        checked_in,
-        userprofile::graphql::sdl(),
-        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    assert!(
+        checked_in == userprofile::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -q -- schema > schema.graphql`"
     );
 }
 
@@ -25,9 +24,9 @@ fn the_binary_prints_the_checked_in_schema() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        include_str!("../../schema.graphql")
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == include_str!("../../schema.graphql"),
+        "`userprofile schema` differs from schema.graphql"
     );
 }
 
@@ -171,4 +170,23 @@ async fn graphiql_is_served_only_in_development_mode() {
         .await
         .unwrap();
     assert_eq!(page.status(), 404);
+}
+
+storage_test!(malformed_requests_get_error_codes_too);
+async fn malformed_requests_get_error_codes_too(app: TestApp) {
+    let token = app.user_token("alice", &[("acme", "member")]);
+    for (query, code) in [
+        ("{ me { id ", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ me { noSuchField } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ fieldDefinitions(includeArchived: \"yes\") { key } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ profile(userId: 5) { version } }", "BAD_USER_INPUT"),
+    ] {
+        let body = app.graphql(Call { token: Some(&token), query, ..Default::default() }).await;
+        assert_eq!(error_code(&body), code, "{query}: {body}");
+    }
+    let nested = format!("{}name{}", "ofType { ".repeat(20), " }".repeat(20));
+    let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {nested} }} }} }} }} }}");
+    let body = app.graphql(Call { token: Some(&token), query: &deep, ..Default::default() }).await;
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(error_message(&body).contains("too deep") || error_message(&body).contains("depth"), "{body}");
 }

@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod fields;
 mod foundation;
 mod oidc;
 mod tenants;
