@@ -207,9 +207,7 @@ fn check_changes(
     let mut problems = Vec::new();
     let mut checked: Vec<CheckedChange> = Vec::new();
     for change in changes {
-        let field = fields
-            .by_key(&change.key)
-            .filter(|f| field_access(f, viewer).can_read());
+        let field = fields.by_key(&change.key).filter(|f| !f.is_archived());
         let Some(field) = field else {
             problems.push(problem(&change.key, "no such field"));
             continue;

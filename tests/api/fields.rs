@@ -13,16 +13,32 @@ pub const DEFINITIONS: &str = "query($archived: Boolean, $locale: String) {
 pub const CREATE: &str = "mutation($input: CreateFieldInput!) { createFieldDefinition(input: $input) { id key kind version } }";
 pub const UPDATE: &str = "mutation($id: ID!, $input: UpdateFieldInput!) { updateFieldDefinition(id: $id, input: $input) { id version label { text } ownerAccess memberAccess adminAccess } }";
 pub const TEMPLATES: &str = "mutation($keys: [String!]!) { addFieldsFromTemplates(templateKeys: $keys) { added { key } skipped { key reason } } }";
-const REORDER: &str = "mutation($ids: [ID!]!) { reorderFieldDefinitions(ids: $ids) { key position } }";
+const REORDER: &str =
+    "mutation($ids: [ID!]!) { reorderFieldDefinitions(ids: $ids) { key position } }";
 const ARCHIVE: &str = "mutation($id: ID!) { archiveFieldDefinition(id: $id) { archived } }";
 const RESTORE: &str = "mutation($id: ID!) { restoreFieldDefinition(id: $id) { archived } }";
-const PURGE: &str = "mutation($id: ID!, $key: String!) { purgeFieldDefinition(id: $id, confirmKey: $key) }";
+const PURGE: &str =
+    "mutation($id: ID!, $key: String!) { purgeFieldDefinition(id: $id, confirmKey: $key) }";
 
 /// The 17 built-in OpenID Connect claim fields.
 pub const BUILTIN_KEYS: [&str; 17] = [
-    "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username", "profile",
-    "picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo", "locale",
-    "phone_number", "address",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "address",
 ];
 
 pub async fn definitions(app: &TestApp, token: &str) -> Vec<Value> {
@@ -32,7 +48,10 @@ pub async fn definitions(app: &TestApp, token: &str) -> Vec<Value> {
 
 pub async fn field_id(app: &TestApp, token: &str, key: &str) -> String {
     let all = definitions(app, token).await;
-    let found = all.iter().find(|f| f["key"] == key).unwrap_or_else(|| panic!("no field {key}"));
+    let found = all
+        .iter()
+        .find(|f| f["key"] == key)
+        .unwrap_or_else(|| panic!("no field {key}"));
     found["id"].as_str().unwrap().to_owned()
 }
 
@@ -48,10 +67,20 @@ async fn every_tenant_starts_with_the_builtin_claim_fields(app: TestApp) {
     assert_eq!(keys, BUILTIN_KEYS);
     assert!(fields.iter().all(|f| f["builtin"] == true));
     let email = &fields[9];
-    assert_eq!((email["kind"].as_str(), email["ownerAccess"].as_str()), (Some("EMAIL"), Some("READ")));
+    assert_eq!(
+        (email["kind"].as_str(), email["ownerAccess"].as_str()),
+        (Some("EMAIL"), Some("READ"))
+    );
 
     let id = field_id(&app, &admin, "nickname").await;
-    let body = app.graphql(Call { token: Some(&admin), query: ARCHIVE, variables: json!({"id": id}), ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: ARCHIVE,
+            variables: json!({"id": id}),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     let relabel = json!({"id": id, "input": {"labels": [{"locale": "en", "text": "Alias"}], "ownerAccess": "READ"}});
     let updated = app.ok(&admin, UPDATE, relabel).await;
@@ -63,16 +92,49 @@ storage_test!(an_admin_builds_a_thirty_field_schema_from_templates_and_by_hand);
 async fn an_admin_builds_a_thirty_field_schema_from_templates_and_by_hand(app: TestApp) {
     let admin = app.user_token("ada", &[("acme", "admin")]);
     let keys = [
-        "job_title", "department", "company", "office_location", "city", "country", "bio", "phone",
-        "linkedin", "x_twitter", "github", "telegram", "whatsapp", "mobile_phone", "avatar", "cv",
-        "email_notifications", "sms_notifications", "tshirt_size", "pronouns", "start_date",
-        "skills", "languages_spoken", "years_of_experience", "timezone",
+        "job_title",
+        "department",
+        "company",
+        "office_location",
+        "city",
+        "country",
+        "bio",
+        "phone",
+        "linkedin",
+        "x_twitter",
+        "github",
+        "telegram",
+        "whatsapp",
+        "mobile_phone",
+        "avatar",
+        "cv",
+        "email_notifications",
+        "sms_notifications",
+        "tshirt_size",
+        "pronouns",
+        "start_date",
+        "skills",
+        "languages_spoken",
+        "years_of_experience",
+        "timezone",
     ];
-    let report = app.ok(&admin, TEMPLATES, json!({"keys": keys})).await["addFieldsFromTemplates"].clone();
+    let report =
+        app.ok(&admin, TEMPLATES, json!({"keys": keys})).await["addFieldsFromTemplates"].clone();
     assert_eq!(report["added"].as_array().unwrap().len(), 25);
     assert_eq!(report["skipped"], json!([]));
-    let again = app.ok(&admin, TEMPLATES, json!({"keys": ["job_title", "no_such_template", "hobby_x"]})).await;
-    let skipped: Vec<&str> = again["addFieldsFromTemplates"]["skipped"].as_array().unwrap().iter().map(|s| s["key"].as_str().unwrap()).collect();
+    let again = app
+        .ok(
+            &admin,
+            TEMPLATES,
+            json!({"keys": ["job_title", "no_such_template", "hobby_x"]}),
+        )
+        .await;
+    let skipped: Vec<&str> = again["addFieldsFromTemplates"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
     assert_eq!(skipped, ["job_title", "no_such_template", "hobby_x"]);
 
     let hand_made = [
@@ -91,26 +153,46 @@ async fn an_admin_builds_a_thirty_field_schema_from_templates_and_by_hand(app: T
     let custom = fields.iter().filter(|f| f["builtin"] == false).count();
     assert_eq!(custom, 30);
 
-    let mut ids: Vec<String> = fields.iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> = fields
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
     ids.reverse();
     let reordered = app.ok(&admin, REORDER, json!({"ids": ids})).await;
     assert_eq!(reordered["reorderFieldDefinitions"][0]["key"], "height_cm");
     assert_eq!(definitions(&app, &admin).await[46]["key"], "name");
     ids.pop();
-    let partial = app.graphql(Call { token: Some(&admin), query: REORDER, variables: json!({"ids": ids}), ..Default::default() }).await;
+    let partial = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: REORDER,
+            variables: json!({"ids": ids}),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&partial), "BAD_USER_INPUT");
 }
 
 storage_test!(definitions_are_checked_with_clear_messages);
 async fn definitions_are_checked_with_clear_messages(app: TestApp) {
     let admin = app.user_token("ada", &[("acme", "admin")]);
-    let call = |variables: Value| app.graphql(Call { token: Some(&admin), query: CREATE, variables, ..Default::default() });
+    let call = |variables: Value| {
+        app.graphql(Call {
+            token: Some(&admin),
+            query: CREATE,
+            variables,
+            ..Default::default()
+        })
+    };
     for key in ["Job", "1st", "ends_", "has-dash", "", &"x".repeat(65)] {
         let body = call(text_field(key, json!([{"locale": "en", "text": "X"}]))).await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{key}: {body}");
     }
     let body = call(json!({"input": {"key": "team", "kind": "SINGLE_CHOICE", "labels": []}})).await;
-    assert!(error_message(&body).contains("at least one option"), "{body}");
+    assert!(
+        error_message(&body).contains("at least one option"),
+        "{body}"
+    );
     let body = call(json!({"input": {"key": "desk", "kind": "SHORT_TEXT", "labels": [], "validation": {"pattern": "(unclosed"}}})).await;
     assert!(error_message(&body).contains("invalid pattern"), "{body}");
     let body = call(json!({"input": {"key": "age", "kind": "INTEGER", "labels": [], "validation": {"maxLength": 3}}})).await;
@@ -125,10 +207,27 @@ async fn definitions_are_checked_with_clear_messages(app: TestApp) {
 
     let id = field_id(&app, &admin, "desk").await;
     let kind_change = json!({"id": id, "input": {"kind": "INTEGER"}});
-    let body = app.graphql(Call { token: Some(&admin), query: UPDATE, variables: kind_change, ..Default::default() }).await;
-    assert!(body["errors"].is_array(), "a kind cannot be changed: {body}");
+    let body = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: UPDATE,
+            variables: kind_change,
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        body["errors"].is_array(),
+        "a kind cannot be changed: {body}"
+    );
     let stale = json!({"id": id, "input": {"required": true, "expectedVersion": 7}});
-    let body = app.graphql(Call { token: Some(&admin), query: UPDATE, variables: stale, ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: UPDATE,
+            variables: stale,
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "CONFLICT");
 }
 
@@ -138,18 +237,57 @@ async fn only_admins_of_the_tenant_change_its_fields(app: TestApp) {
     app.ok(&admin, CREATE, text_field("desk", json!([]))).await;
     let id = field_id(&app, &admin, "desk").await;
     let member = app.user_token("mia", &[("acme", "member")]);
-    let body = app.graphql(Call { token: Some(&member), query: CREATE, variables: text_field("x", json!([])), ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&member),
+            query: CREATE,
+            variables: text_field("x", json!([])),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
-    let body = app.graphql(Call { token: Some(&member), query: ARCHIVE, variables: json!({"id": id}), ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&member),
+            query: ARCHIVE,
+            variables: json!({"id": id}),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 
     let foreign = app.user_token("eve", &[("evil", "owner")]);
     let input = json!({"id": id, "input": {"ownerAccess": "HIDDEN"}});
-    let body = app.graphql(Call { token: Some(&foreign), query: UPDATE, variables: input.clone(), ..Default::default() }).await;
-    assert_eq!(error_code(&body), "NOT_FOUND", "another tenant's field id is unknown here");
-    let body = app.graphql(Call { token: Some(&foreign), tenant: Some("acme"), query: UPDATE, variables: input }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&foreign),
+            query: UPDATE,
+            variables: input.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "NOT_FOUND",
+        "another tenant's field id is unknown here"
+    );
+    let body = app
+        .graphql(Call {
+            token: Some(&foreign),
+            tenant: Some("acme"),
+            query: UPDATE,
+            variables: input,
+        })
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
-    let body = app.graphql(Call { token: Some(&foreign), tenant: Some("acme"), query: DEFINITIONS, variables: json!({}) }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&foreign),
+            tenant: Some("acme"),
+            query: DEFINITIONS,
+            variables: json!({}),
+        })
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
 
@@ -162,34 +300,85 @@ async fn archiving_keeps_values_and_purging_is_for_operators(app: TestApp) {
     app.ok(&admin, save, json!({})).await;
     let desk = "{ me { profile { value(key: \"desk\") { text } } } }";
     app.ok(&admin, ARCHIVE, json!({"id": id})).await;
-    assert_eq!(app.ok(&admin, desk, json!({})).await["me"]["profile"]["value"], Value::Null);
+    assert_eq!(
+        app.ok(&admin, desk, json!({})).await["me"]["profile"]["value"],
+        Value::Null
+    );
     let member = app.user_token("mia", &[("acme", "member")]);
-    let visible = app.ok(&member, DEFINITIONS, json!({"archived": true})).await;
-    assert!(!visible.to_string().contains("desk"), "members never see archived fields");
+    let visible = app
+        .ok(&member, DEFINITIONS, json!({"archived": true}))
+        .await;
+    assert!(
+        !visible.to_string().contains("desk"),
+        "members never see archived fields"
+    );
     app.ok(&admin, RESTORE, json!({"id": id})).await;
-    assert_eq!(app.ok(&admin, desk, json!({})).await["me"]["profile"]["value"]["text"], "B-204");
+    assert_eq!(
+        app.ok(&admin, desk, json!({})).await["me"]["profile"]["value"]["text"],
+        "B-204"
+    );
 
-    let body = app.graphql(Call { token: Some(&admin), query: PURGE, variables: json!({"id": id, "key": "desk"}), ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: PURGE,
+            variables: json!({"id": id, "key": "desk"}),
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
     let operator = app.operator_token("ops", &["acme"]);
-    let call = |key: &'static str| app.graphql(Call { token: Some(&operator), tenant: Some("acme"), query: PURGE, variables: json!({"id": id, "key": key}) });
+    let call = |key: &'static str| {
+        app.graphql(Call {
+            token: Some(&operator),
+            tenant: Some("acme"),
+            query: PURGE,
+            variables: json!({"id": id, "key": key}),
+        })
+    };
     assert_eq!(error_code(&call("wrong").await), "BAD_USER_INPUT");
     let purged = call("desk").await;
     assert!(purged.get("errors").is_none(), "{purged}");
-    assert!(!definitions(&app, &admin).await.iter().any(|f| f["key"] == "desk"));
+    assert!(
+        !definitions(&app, &admin)
+            .await
+            .iter()
+            .any(|f| f["key"] == "desk")
+    );
 }
 
 storage_test!(labels_follow_the_locale_with_fallbacks_and_direction);
 async fn labels_follow_the_locale_with_fallbacks_and_direction(app: TestApp) {
     let admin = app.user_token("ada", &[("acme", "admin")]);
-    app.ok(&admin, TEMPLATES, json!({"keys": ["job_title"]})).await;
-    app.ok(&admin, CREATE, text_field("desk", json!([{"locale": "de", "text": "Schreibtisch"}]))).await;
+    app.ok(&admin, TEMPLATES, json!({"keys": ["job_title"]}))
+        .await;
+    app.ok(
+        &admin,
+        CREATE,
+        text_field("desk", json!([{"locale": "de", "text": "Schreibtisch"}])),
+    )
+    .await;
     let label = |fields: &Value, key: &str| {
-        fields["fieldDefinitions"].as_array().unwrap().iter().find(|f| f["key"] == key).unwrap()["label"].clone()
+        fields["fieldDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key)
+            .unwrap()["label"]
+            .clone()
     };
-    let arabic = app.ok(&admin, DEFINITIONS, json!({"locale": "ar-EG"})).await;
-    assert_eq!(label(&arabic, "job_title"), json!({"text": "المسمى الوظيفي", "locale": "ar", "direction": "RTL"}));
-    assert_eq!(label(&arabic, "desk"), json!({"text": "Desk", "locale": null, "direction": "LTR"}), "key in Title Case");
+    let arabic = app
+        .ok(&admin, DEFINITIONS, json!({"locale": "ar-EG"}))
+        .await;
+    assert_eq!(
+        label(&arabic, "job_title"),
+        json!({"text": "المسمى الوظيفي", "locale": "ar", "direction": "RTL"})
+    );
+    assert_eq!(
+        label(&arabic, "desk"),
+        json!({"text": "Desk", "locale": null, "direction": "LTR"}),
+        "key in Title Case"
+    );
     let hebrew = app.ok(&admin, DEFINITIONS, json!({"locale": "he"})).await;
     assert_eq!(label(&hebrew, "job_title")["direction"], "RTL");
     let german = app
@@ -206,7 +395,11 @@ async fn labels_follow_the_locale_with_fallbacks_and_direction(app: TestApp) {
         .unwrap();
     assert_eq!(label(&german["data"], "desk")["text"], "Schreibtisch");
     let fallback = app.ok(&admin, DEFINITIONS, json!({"locale": "sw"})).await;
-    assert_eq!(label(&fallback, "job_title")["text"], "Job title", "tenant default");
+    assert_eq!(
+        label(&fallback, "job_title")["text"],
+        "Job title",
+        "tenant default"
+    );
 }
 
 storage_test!(the_template_catalogue_is_multilingual);
@@ -216,8 +409,17 @@ async fn the_template_catalogue_is_multilingual(app: TestApp) {
     let persian = app.ok(&user, query, json!({"l": "fa"})).await["fieldTemplates"].clone();
     let templates = persian.as_array().unwrap();
     assert!(templates.len() >= 25);
-    assert!(templates.iter().all(|t| t["label"]["direction"] == "RTL"), "{persian}");
+    assert!(
+        templates.iter().all(|t| t["label"]["direction"] == "RTL"),
+        "{persian}"
+    );
     let english = app.ok(&user, query, json!({"l": "en"})).await;
-    let cv = english["fieldTemplates"].as_array().unwrap().iter().find(|t| t["key"] == "cv").unwrap().clone();
+    let cv = english["fieldTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "cv")
+        .unwrap()
+        .clone();
     assert_eq!(cv["kind"], "FILE");
 }

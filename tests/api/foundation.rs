@@ -178,15 +178,33 @@ async fn malformed_requests_get_error_codes_too(app: TestApp) {
     for (query, code) in [
         ("{ me { id ", "GRAPHQL_VALIDATION_FAILED"),
         ("{ me { noSuchField } }", "GRAPHQL_VALIDATION_FAILED"),
-        ("{ fieldDefinitions(includeArchived: \"yes\") { key } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ fieldDefinitions(includeArchived: \"yes\") { key } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("{ profile(userId: 5) { version } }", "BAD_USER_INPUT"),
     ] {
-        let body = app.graphql(Call { token: Some(&token), query, ..Default::default() }).await;
+        let body = app
+            .graphql(Call {
+                token: Some(&token),
+                query,
+                ..Default::default()
+            })
+            .await;
         assert_eq!(error_code(&body), code, "{query}: {body}");
     }
     let nested = format!("{}name{}", "ofType { ".repeat(20), " }".repeat(20));
     let deep = format!("{{ __schema {{ types {{ fields {{ type {{ {nested} }} }} }} }} }}");
-    let body = app.graphql(Call { token: Some(&token), query: &deep, ..Default::default() }).await;
+    let body = app
+        .graphql(Call {
+            token: Some(&token),
+            query: &deep,
+            ..Default::default()
+        })
+        .await;
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
-    assert!(error_message(&body).contains("too deep") || error_message(&body).contains("depth"), "{body}");
+    assert!(
+        error_message(&body).contains("too deep") || error_message(&body).contains("depth"),
+        "{body}"
+    );
 }

@@ -9,4 +9,5 @@ mod auth;
 mod fields;
 mod foundation;
 mod oidc;
+mod profiles;
 mod tenants;
