@@ -28,6 +28,27 @@ pub struct Config {
     pub limits: Limits,
     /// Trusted OpenID Connect providers.
     pub oidc: OidcConfig,
+    /// Where uploaded files live.
+    pub storage: StorageConfig,
+}
+
+/// Object storage for uploads.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `file://<folder>` or `s3://<bucket>`; `file://<data_dir>/files` when absent.
+    pub url: Option<String>,
+    /// S3 region.
+    pub s3_region: Option<String>,
+    /// S3 endpoint, for S3-compatible services.
+    pub s3_endpoint: Option<String>,
+    /// S3 access key id (else `AWS_ACCESS_KEY_ID`).
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret key (else `AWS_SECRET_ACCESS_KEY`).
+    pub s3_secret_access_key: Option<String>,
+    /// Key that signs file URLs (hex, at least 32 bytes); generated into the data folder
+    /// when absent. Set the same key on every instance.
+    pub url_signing_key: Option<String>,
 }
 
 /// OpenID Connect: which providers' tokens are trusted, and how their claims are read.
@@ -94,6 +115,10 @@ pub struct Limits {
     pub query_depth: usize,
     /// Highest GraphQL complexity.
     pub query_complexity: usize,
+    /// Largest upload in bytes (fields may set lower limits).
+    pub upload_bytes: usize,
+    /// Most pixels an uploaded image may have (width × height).
+    pub image_pixels: u64,
 }
 
 impl Default for Config {
@@ -105,6 +130,7 @@ impl Default for Config {
             dev_mode: false,
             limits: Limits::default(),
             oidc: OidcConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }
@@ -115,6 +141,8 @@ impl Default for Limits {
             body_bytes: 2 * 1024 * 1024,
             query_depth: 16,
             query_complexity: 2_000,
+            upload_bytes: 10 * 1024 * 1024,
+            image_pixels: 40_000_000,
         }
     }
 }

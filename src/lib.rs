@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod fields;
+pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod profiles;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub auth: auth::Authenticator,
     /// Cached field definitions per tenant.
     pub fields: Arc<fields::store::FieldRegistry>,
+    /// Uploaded files.
+    pub files: Arc<files::FileStore>,
 }
 
 impl AppState {
@@ -36,7 +39,8 @@ impl AppState {
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
         let db = db::connect_and_migrate(&config.database_url).await?;
         let fields = Arc::new(fields::store::FieldRegistry::default());
-        let schema = graphql::schema(db.clone(), fields.clone(), &config.limits);
+        let files = Arc::new(files::FileStore::new(&config)?);
+        let schema = graphql::schema(db.clone(), fields.clone(), files.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config)?;
         Ok(Arc::new(AppState {
             config,
@@ -44,6 +48,7 @@ impl AppState {
             schema,
             auth,
             fields,
+            files,
         }))
     }
 }

@@ -27,6 +27,11 @@ pub struct Model {
     pub height: Option<i32>,
     /// Upload time.
     pub created_at: DateTimeUtc,
+    /// The client's file name, sanitised; only used in `Content-Disposition`.
+    pub original_name: String,
+    /// Thumbnail sizes stored beside the object (JSON array of pixel sizes).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub thumbnails: Json,
 }
 
 /// Files have no navigable relations.

@@ -92,6 +92,22 @@ impl Session {
         }
     }
 
+    /// The caller's scope in a tenant other than (or equal to) the active one, for resources
+    /// that name their tenant themselves (file URLs).
+    pub async fn scope_in(
+        &self,
+        db: &DatabaseConnection,
+        tenant_id: uuid::Uuid,
+    ) -> Result<TenantScope, Error> {
+        let wanted = tenant_id.to_string();
+        match self.principal()? {
+            Principal::User(user) => user_scope(user, Some(&wanted)),
+            principal @ Principal::Operator(operator) => {
+                operator_scope(db, operator, principal.actor(), Some(&wanted)).await?
+            }
+        }
+    }
+
     /// The active tenant, whatever the caller's role there.
     pub fn active(&self) -> Result<&TenantScope, Error> {
         self.active.as_ref().map_err(Clone::clone)

@@ -1,6 +1,7 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
 mod fields;
+mod files;
 mod me;
 mod profiles;
 mod tenants;
@@ -15,6 +16,7 @@ use crate::config::Limits;
 use crate::error::Error;
 use crate::fields::labels::{self, Localized, Preferences};
 use crate::fields::store::FieldRegistry;
+use crate::files::FileStore;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
@@ -31,6 +33,7 @@ pub struct Mutation(
     tenants::TenantMutation,
     fields::FieldMutation,
     profiles::ProfileMutation,
+    files::FileMutation,
 );
 
 /// The executable schema.
@@ -41,10 +44,16 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// Builds the schema with the database, the field registry and the request limits.
-pub fn schema(db: DatabaseConnection, registry: Arc<FieldRegistry>, limits: &Limits) -> AppSchema {
+pub fn schema(
+    db: DatabaseConnection,
+    registry: Arc<FieldRegistry>,
+    files: Arc<FileStore>,
+    limits: &Limits,
+) -> AppSchema {
     builder()
         .data(db)
         .data(registry)
+        .data(files)
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()
@@ -75,6 +84,11 @@ fn db<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a DatabaseConnection, Er
 /// The field registry from the GraphQL context.
 fn registry<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FieldRegistry, Error> {
     context_data::<Arc<FieldRegistry>>(ctx).map(AsRef::as_ref)
+}
+
+/// The file store from the GraphQL context.
+fn file_store<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FileStore, Error> {
+    context_data::<Arc<FileStore>>(ctx).map(AsRef::as_ref)
 }
 
 /// How texts are shown in a response: the caller's locale preferences (a `locale` argument,

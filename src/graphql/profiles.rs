@@ -8,8 +8,9 @@ use entity::membership::Role;
 use serde_json::Value;
 
 use super::fields::{FieldDefinitionView, FieldKind, ResolvedText, TextDirection};
+use super::files::FileInfo;
 use super::tenants::parse_user_id;
-use super::{Display, db, registry};
+use super::{Display, db, file_store, registry};
 use crate::auth::guard::RoleGuard;
 use crate::auth::{Session, TenantScope};
 use crate::fields::FieldKind as Kind;
@@ -61,10 +62,7 @@ impl ProfileView {
         self.card
             .values
             .iter()
-            .map(|v| ProfileValue {
-                value: v.clone(),
-                display: self.display.clone(),
-            })
+            .map(|v| self.value_view(v))
             .collect()
     }
 
@@ -74,10 +72,23 @@ impl ProfileView {
             .values
             .iter()
             .find(|v| v.field.key.as_str() == key)
-            .map(|v| ProfileValue {
-                value: v.clone(),
-                display: self.display.clone(),
-            })
+            .map(|v| self.value_view(v))
+    }
+}
+
+impl ProfileView {
+    fn value_view(&self, value: &CardValue) -> ProfileValue {
+        let file = value
+            .value
+            .as_ref()
+            .and_then(crate::files::file_id_of)
+            .filter(|_| value.field.kind.is_file())
+            .and_then(|id| self.card.files.get(&id).cloned());
+        ProfileValue {
+            value: value.clone(),
+            file,
+            display: self.display.clone(),
+        }
     }
 }
 
@@ -94,6 +105,7 @@ pub struct PickedOption {
 /// kind is set when there is a value.
 pub struct ProfileValue {
     value: CardValue,
+    file: Option<entity::file::Model>,
     display: Arc<Display>,
 }
 
@@ -210,6 +222,12 @@ impl ProfileValue {
         self.when(&[Kind::Image, Kind::File])
             .and_then(Value::as_str)
             .map(|s| ID(s.to_owned()))
+    }
+
+    /// IMAGE and FILE: the file, with signed URLs and thumbnails.
+    async fn file(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<FileInfo>> {
+        let store = file_store(ctx)?;
+        Ok(self.file.as_ref().map(|f| FileInfo::new(store, f)))
     }
 
     /// The value as JSON, whatever the kind.
@@ -375,8 +393,16 @@ async fn save(
     locale: Option<&str>,
 ) -> async_graphql::Result<ProfileView> {
     let (changes, expected) = input.changes();
-    let card =
-        profiles::update(db(ctx)?, registry(ctx)?, scope, subject, changes, expected).await?;
+    let card = profiles::update(
+        db(ctx)?,
+        registry(ctx)?,
+        file_store(ctx)?,
+        scope,
+        subject,
+        changes,
+        expected,
+    )
+    .await?;
     Ok(ProfileView {
         card,
         display: Display::of(ctx, locale, &scope.tenant.default_locale),

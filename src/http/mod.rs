@@ -3,7 +3,12 @@
 use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::ParseRequestError;
+use async_graphql::futures_util::{StreamExt, TryStreamExt};
+use async_graphql::http::{MultipartOptions, receive_body};
+use async_graphql_axum::GraphQLResponse;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -25,6 +30,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/userinfo", get(userinfo))
+        .route("/files/{id}", get(crate::files::serve::serve_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -35,11 +41,15 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn graphql(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    body: axum::extract::Request,
 ) -> Response {
+    let request = match receive(&state, &headers, body).await {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
     match session(&state, &headers).await {
         Ok(session) => {
-            let mut request = request.into_inner().data(session);
+            let mut request = request.data(session);
             if let Some(accept) = headers
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
@@ -51,6 +61,56 @@ async fn graphql(
             GraphQLResponse::from(response).into_response()
         }
         Err(error) => refused(error),
+    }
+}
+
+/// Reads a GraphQL request (JSON, or a multipart request with uploads), enforcing the body
+/// limit while streaming: an oversized body is PAYLOAD_TOO_LARGE before it is all received.
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::extract::Request,
+) -> Result<async_graphql::Request, Error> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        state.files.upload_bytes + state.config.limits.body_bytes
+    } else {
+        state.config.limits.body_bytes
+    };
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let mut received = 0usize;
+    let stream = body.into_body().into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        received += chunk.len();
+        if received > limit {
+            flag.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("request body too large"));
+        }
+        Ok(chunk)
+    });
+    let options = MultipartOptions::default()
+        .max_file_size(state.files.upload_bytes)
+        .max_num_files(4);
+    let parsed = receive_body(content_type, stream.into_async_read(), options).await;
+    match parsed {
+        Ok(request) => Ok(request),
+        Err(_) if exceeded.load(Ordering::Relaxed) => Err(Error::PayloadTooLarge(format!(
+            "the request body exceeds {limit} bytes"
+        ))),
+        Err(ParseRequestError::PayloadTooLarge) => Err(Error::PayloadTooLarge(format!(
+            "uploads are limited to {} bytes",
+            state.files.upload_bytes
+        ))),
+        Err(error) => Err(Error::bad_input(format!(
+            "the request cannot be read: {error}"
+        ))),
     }
 }
 

@@ -21,6 +21,7 @@ use crate::fields::builtin::provider_value;
 use crate::fields::store::{FieldRegistry, TenantFields};
 use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, Viewer, field_access};
+use crate::files::{self, FileStore, Upload};
 
 /// A member's card in a tenant, as one viewer may see it: hidden fields are absent.
 #[derive(Clone, Debug)]
@@ -37,6 +38,8 @@ pub struct Card {
     pub values: Vec<CardValue>,
     /// Every locale the tenant's labels are given in.
     pub locales: Vec<String>,
+    /// The files that visible IMAGE and FILE values refer to, by id.
+    pub files: HashMap<Uuid, file::Model>,
 }
 
 /// One visible field of a card.
@@ -70,7 +73,33 @@ pub async fn read(
     let (membership, user) = member_with_user(db, scope, subject).await?;
     let fields = registry.of_tenant(db, scope.tenant.id).await?;
     let stored = stored_values(db, scope.tenant.id, subject).await?;
-    Ok(compose(scope, &fields, membership, user, &stored))
+    let mut card = compose(scope, &fields, membership, user, &stored);
+    let file_ids = card
+        .values
+        .iter()
+        .filter(|v| v.field.kind.is_file())
+        .filter_map(|v| v.value.as_ref().and_then(files::file_id_of))
+        .collect();
+    card.files = files::by_ids(db, file_ids).await?;
+    Ok(card)
+}
+
+/// Succeeds when `file` is held by a field of its owner's card that the scope's actor may
+/// see; NOT_FOUND otherwise, so file ids reveal nothing.
+pub async fn ensure_file_visible(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    file: &file::Model,
+) -> Result<()> {
+    let not_found = || Error::NotFound(format!("no file {}", file.id));
+    let card = read(db, registry, scope, file.owner_id)
+        .await
+        .map_err(|_| not_found())?;
+    if card.files.contains_key(&file.id) {
+        return Ok(());
+    }
+    Err(not_found())
 }
 
 async fn member_with_user(
@@ -147,6 +176,7 @@ fn compose(
         updated_at: membership.updated_at,
         values,
         locales,
+        files: HashMap::new(),
     }
 }
 
@@ -167,10 +197,12 @@ fn effective_value(
 
 /// Applies `changes` to `subject`'s card: all or nothing, every invalid value reported at
 /// once, FORBIDDEN naming any field the actor may not edit, CONFLICT when `expected_version`
-/// is stale. Returns the saved card.
+/// is stale. Files no value refers to any more are removed after the commit. Returns the
+/// saved card.
 pub async fn update(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
+    files: &FileStore,
     scope: &TenantScope,
     subject: Uuid,
     changes: Vec<ValueChange>,
@@ -179,15 +211,92 @@ pub async fn update(
     let fields = registry.of_tenant(db, scope.tenant.id).await?;
     let checked = check_changes(&fields, scope, subject, &changes)?;
     let txn = db.begin().await?;
-    bump_version(&txn, scope, subject, expected_version).await?;
-    check_files(&txn, scope, subject, &checked).await?;
-    check_unique_email(&txn, &fields, scope, subject, &checked).await?;
-    let before = stored_values(&txn, scope.tenant.id, subject).await?;
-    write_values(&txn, scope, subject, &checked).await?;
-    audit_change(&txn, scope, subject, &checked, &before).await?;
+    let replaced = save(&txn, &fields, scope, subject, &checked, expected_version).await?;
     let card = read(&txn, registry, scope, subject).await?;
     txn.commit().await?;
+    files.release(db, &replaced).await?;
     Ok(card)
+}
+
+/// Stores an upload for the IMAGE or FILE field `field_key` of `subject`'s card and sets the
+/// field to it, in one transaction; a failure leaves neither a row, nor a value, nor an object.
+pub async fn upload(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    scope: &TenantScope,
+    subject: Uuid,
+    field_key: &str,
+    upload: Upload,
+) -> Result<(Card, file::Model)> {
+    let fields = registry.of_tenant(db, scope.tenant.id).await?;
+    let field = upload_field(&fields, scope, subject, field_key)?;
+    member_with_user(db, scope, subject).await?;
+    let txn = db.begin().await?;
+    let stored = files.store(&txn, scope, subject, &field, upload).await?;
+    let checked = [CheckedChange {
+        field,
+        value: Value::String(stored.id.to_string()),
+    }];
+    let saved = async {
+        let replaced = save(&txn, &fields, scope, subject, &checked, None).await?;
+        let card = read(&txn, registry, scope, subject).await?;
+        txn.commit().await?;
+        Ok::<_, Error>((replaced, card))
+    };
+    match saved.await {
+        Ok((replaced, card)) => {
+            files.release(db, &replaced).await?;
+            Ok((card, stored))
+        }
+        Err(error) => {
+            files.forget_objects(db, &stored).await?;
+            Err(error)
+        }
+    }
+}
+
+fn upload_field(
+    fields: &TenantFields,
+    scope: &TenantScope,
+    subject: Uuid,
+    key: &str,
+) -> Result<Arc<FieldDefinition>> {
+    let field = fields
+        .by_key(key)
+        .filter(|f| !f.is_archived())
+        .ok_or_else(|| Error::bad_input(format!("no field {key}")))?;
+    if !field.kind.is_file() {
+        return Err(Error::bad_input(format!(
+            "{key} is not an IMAGE or FILE field"
+        )));
+    }
+    if !field_access(field, viewer(scope, subject)).can_edit() {
+        return Err(Error::Forbidden(format!("you may not edit: {key}")));
+    }
+    Ok(field.clone())
+}
+
+/// Writes checked changes inside `txn`; returns the ids of files the changes replaced.
+async fn save(
+    txn: &impl ConnectionTrait,
+    fields: &TenantFields,
+    scope: &TenantScope,
+    subject: Uuid,
+    checked: &[CheckedChange],
+    expected_version: Option<i32>,
+) -> Result<Vec<Uuid>> {
+    bump_version(txn, scope, subject, expected_version).await?;
+    check_files(txn, scope, subject, checked).await?;
+    check_unique_email(txn, fields, scope, subject, checked).await?;
+    let before = stored_values(txn, scope.tenant.id, subject).await?;
+    write_values(txn, scope, subject, checked).await?;
+    audit_change(txn, scope, subject, checked, &before).await?;
+    Ok(checked
+        .iter()
+        .filter(|c| c.field.kind.is_file())
+        .filter_map(|c| before.get(&c.field.id).and_then(files::file_id_of))
+        .collect())
 }
 
 /// A change that passed access and validation: the definition and the value to store.

@@ -1,0 +1,250 @@
+//! `GET /files/{id}`: access-checked, cache-friendly serving of files and thumbnails.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use entity::file;
+use object_store::{ObjectStore, ObjectStoreExt};
+use sea_orm::EntityTrait;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{thumbnail_key, thumbnail_sizes};
+use crate::AppState;
+use crate::error::{Error, Result};
+
+/// Query parameters of a file URL.
+#[derive(Debug, Deserialize)]
+pub struct FileQuery {
+    /// Thumbnail size (64, 256 or 1024); the file itself when absent.
+    pub size: Option<u32>,
+    /// Expiry of a signed URL (seconds since the epoch).
+    pub exp: Option<i64>,
+    /// Signature of a signed URL.
+    pub sig: Option<String>,
+}
+
+/// Serves a file or thumbnail to a holder of a signed URL, or of a bearer token whose owner
+/// may see the card field that holds the file.
+pub async fn serve_file(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(query): Query<FileQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match serve(&state, &id, &query, &headers).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    id: &str,
+    query: &FileQuery,
+    headers: &HeaderMap,
+) -> Result<Response> {
+    let not_found = || Error::NotFound(format!("no file {id}"));
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let file = file::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(not_found)?;
+    authorize(state, &file, query, headers).await?;
+    let (key, content_type, etag) = match query.size {
+        Some(size) if thumbnail_sizes(&file).contains(&size) => (
+            thumbnail_key(&file.object_key, size),
+            "image/jpeg".to_owned(),
+            format!("\"{}-{size}\"", file.sha256),
+        ),
+        Some(size) => {
+            return Err(Error::NotFound(format!(
+                "file {id} has no {size} px thumbnail"
+            )));
+        }
+        None => (
+            file.object_key.clone(),
+            file.content_type.clone(),
+            format!("\"{}\"", file.sha256),
+        ),
+    };
+    let mut response = if matches_etag(headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        body_response(state.files.objects(), &key, headers).await?
+    };
+    set_headers(
+        response.headers_mut(),
+        &file,
+        &content_type,
+        &etag,
+        query.size.is_some(),
+    );
+    Ok(response)
+}
+
+async fn authorize(
+    state: &AppState,
+    file: &file::Model,
+    query: &FileQuery,
+    headers: &HeaderMap,
+) -> Result<()> {
+    if let (Some(expires), Some(signature)) = (query.exp, &query.sig) {
+        if state
+            .files
+            .signature_valid(file.id, query.size, expires, signature)
+        {
+            return Ok(());
+        }
+        return Err(Error::Forbidden(
+            "this file link has expired or is not genuine".into(),
+        ));
+    }
+    let session = crate::http::session(state, headers).await?;
+    let scope = session
+        .scope_in(&state.db, file.tenant_id)
+        .await
+        .map_err(|_| Error::NotFound(format!("no file {}", file.id)))?;
+    crate::profiles::ensure_file_visible(&state.db, &state.fields, &scope, file).await
+}
+
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        })
+}
+
+async fn body_response(
+    store: &dyn ObjectStore,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<Response> {
+    let path = object_store::path::Path::from(key);
+    let size = store.head(&path).await.map_err(Error::internal)?.size;
+    let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        let stream = store
+            .get(&path)
+            .await
+            .map_err(Error::internal)?
+            .into_stream();
+        let mut response = Response::new(Body::from_stream(stream));
+        insert(
+            response.headers_mut(),
+            header::CONTENT_LENGTH,
+            &size.to_string(),
+        );
+        return Ok(response);
+    };
+    let Some((start, end)) = parse_range(range, size) else {
+        let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+        insert(
+            response.headers_mut(),
+            header::CONTENT_RANGE,
+            &format!("bytes */{size}"),
+        );
+        return Ok(response);
+    };
+    let bytes = store
+        .get_range(&path, start..end + 1)
+        .await
+        .map_err(Error::internal)?;
+    let mut response = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
+    insert(
+        response.headers_mut(),
+        header::CONTENT_RANGE,
+        &format!("bytes {start}-{end}/{size}"),
+    );
+    Ok(response)
+}
+
+/// Parses a single `bytes=` range (`a-b`, `a-`, `-n`) into inclusive bounds within `size`.
+fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.strip_prefix("bytes=")?.trim();
+    if spec.contains(',') || size == 0 {
+        return None;
+    }
+    let (from, to) = spec.split_once('-')?;
+    let (start, end) = match (from.trim(), to.trim()) {
+        ("", suffix) => {
+            let length: u64 = suffix.parse().ok()?;
+            (size.saturating_sub(length), size - 1)
+        }
+        (start, "") => (start.parse().ok()?, size - 1),
+        (start, end) => (start.parse().ok()?, end.parse::<u64>().ok()?.min(size - 1)),
+    };
+    (start <= end && start < size).then_some((start, end))
+}
+
+fn set_headers(
+    headers: &mut HeaderMap,
+    file: &file::Model,
+    content_type: &str,
+    etag: &str,
+    thumbnail: bool,
+) {
+    insert(headers, header::CONTENT_TYPE, content_type);
+    insert(headers, header::ETAG, etag);
+    // A file id's content never changes; `private` keeps shared caches out of access checks.
+    insert(
+        headers,
+        header::CACHE_CONTROL,
+        "private, max-age=31536000, immutable",
+    );
+    insert(headers, header::ACCEPT_RANGES, "bytes");
+    insert(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    insert(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; sandbox",
+    );
+    let inline = thumbnail
+        || matches!(
+            content_type,
+            "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+        );
+    let name = percent_encode(&file.original_name);
+    let disposition = if inline { "inline" } else { "attachment" };
+    insert(
+        headers,
+        header::CONTENT_DISPOSITION,
+        &format!("{disposition}; filename*=UTF-8''{name}"),
+    );
+}
+
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_are_parsed_within_the_size() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100), Some((50, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
