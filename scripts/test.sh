@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs the pinned test peers, finds (or starts) PostgreSQL,
-# starts the peers, runs every test on SQLite and PostgreSQL, then stops what it started.
+# Runs the whole test suite: installs the pinned test peers (npm oidc-provider, PyPI moto),
+# finds (or starts) PostgreSQL, starts the peers, runs every test on SQLite and PostgreSQL, then stops what it started.
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -8,6 +8,7 @@ export PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
 mkdir -p "$PEERS_DIR"
 
 scripts/peers/install.sh
+scripts/peers/install-moto.sh
 PG_TEST_URL="$(scripts/postgres.sh)"
 export PG_TEST_URL
 trap 'scripts/stop-peers.sh; drop_test_databases' EXIT
@@ -20,6 +21,8 @@ drop_test_databases
 
 OIDC_ISSUER="$(scripts/peers/start-oidc.sh)"
 export OIDC_ISSUER
+S3_TEST_ENDPOINT="$(scripts/peers/start-moto.sh)"
+export S3_TEST_ENDPOINT
 
-echo "test.sh: PostgreSQL at $PG_TEST_URL, OpenID provider at $OIDC_ISSUER" >&2
+echo "test.sh: PostgreSQL at $PG_TEST_URL, OpenID provider at $OIDC_ISSUER, S3 at $S3_TEST_ENDPOINT" >&2
 cargo test --workspace --all-targets "$@"

@@ -104,6 +104,7 @@ async fn authorize(
         ));
     }
     let session = crate::http::session(state, headers).await?;
+    session.principal()?;
     let scope = session
         .scope_in(&state.db, file.tenant_id)
         .await

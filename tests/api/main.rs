@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod fields;
+mod files;
 mod foundation;
 mod oidc;
 mod profiles;

@@ -48,6 +48,46 @@ macro_rules! storage_test {
     };
 }
 
+/// Runs a file test on both databases and both storage backends: `files_test!(name)` over
+/// `async fn name(app: TestApp)` makes `name::{sqlite,postgres}_{disk,s3}`.
+#[macro_export]
+macro_rules! files_test {
+    ($name:ident) => {
+        mod $name {
+            use $crate::common::{Backend, Storage, TestApp};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_disk() {
+                super::$name(TestApp::spawn_on(Backend::Sqlite, Storage::Disk).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_disk() {
+                super::$name(TestApp::spawn_on(Backend::Postgres, Storage::Disk).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_s3() {
+                super::$name(TestApp::spawn_on(Backend::Sqlite, Storage::S3).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                super::$name(TestApp::spawn_on(Backend::Postgres, Storage::S3).await).await
+            }
+        }
+    };
+}
+
+/// Where uploads go in a test.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    /// The local disk (the default).
+    Disk,
+    /// A fresh bucket on the S3 test server (`S3_TEST_ENDPOINT`, moto).
+    S3,
+}
+
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
@@ -60,13 +100,61 @@ pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
     dev_key: DevKey,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
+    bucket: Option<(String, String)>,
 }
 
 impl TestApp {
     /// Starts the service in development mode on a fresh database of `backend`.
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the service on a fresh database and a fresh store of `storage`.
+    pub async fn spawn_on(backend: Backend, storage: Storage) -> TestApp {
+        let Storage::S3 = storage else {
+            return Self::spawn(backend).await;
+        };
+        let endpoint = std::env::var("S3_TEST_ENDPOINT").unwrap_or_else(|_| {
+            panic!("S3_TEST_ENDPOINT is not set: run the tests through scripts/test.sh, which starts moto")
+        });
+        let bucket = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let created = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            created.status().is_success(),
+            "cannot create bucket: {}",
+            created.status()
+        );
+        let mut app = Self::spawn_with(backend, |config| {
+            config.storage.url = Some(format!("s3://{bucket}"));
+            config.storage.s3_endpoint = Some(endpoint.clone());
+            config.storage.s3_region = Some("us-east-1".into());
+            config.storage.s3_access_key_id = Some("test".into());
+            config.storage.s3_secret_access_key = Some("test".into());
+        })
+        .await;
+        app.bucket = Some((endpoint, bucket));
+        app
+    }
+
+    /// How many objects the app's store holds.
+    pub async fn object_count(&self) -> usize {
+        match &self.bucket {
+            Some((endpoint, bucket)) => {
+                let listing = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                listing.matches("<Key>").count()
+            }
+            None => count_files(&self.data_dir.path().join("files")),
+        }
     }
 
     /// Starts the service after letting `configure` change the test configuration.
@@ -96,7 +184,8 @@ impl TestApp {
             base_url: format!("http://{address}"),
             client: reqwest::Client::new(),
             dev_key,
-            _data_dir: data_dir,
+            data_dir,
+            bucket: None,
         }
     }
 
@@ -213,4 +302,17 @@ async fn fresh_postgres_database() -> String {
     admin.close().await.unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
     format!("{base}/{name}")
+}
+
+fn count_files(folder: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() { count_files(&path) } else { 1 }
+        })
+        .sum()
 }
