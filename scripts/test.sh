@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs the pinned test peers (npm oidc-provider, PyPI moto),
+# Runs the whole test suite: installs the pinned test peers (npm oidc-provider and
+# playwright-core, PyPI moto, Debian chromium),
 # finds (or starts) PostgreSQL, starts the peers, runs every test on SQLite and PostgreSQL, then stops what it started.
 # Extra arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
@@ -9,6 +10,7 @@ mkdir -p "$PEERS_DIR"
 
 scripts/peers/install.sh
 scripts/peers/install-moto.sh
+scripts/peers/install-chromium.sh
 PG_TEST_URL="$(scripts/postgres.sh)"
 export PG_TEST_URL
 trap 'scripts/stop-peers.sh; drop_test_databases' EXIT
