@@ -51,6 +51,8 @@ const DEFAULT_IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", 
 /// The file side of the service: object storage, limits and URL signing.
 pub struct FileStore {
     store: Arc<dyn ObjectStore>,
+    /// File rows by id: a row never changes, only disappears (then dropped from here too).
+    rows: moka::future::Cache<Uuid, Option<file::Model>>,
     signing_key: Vec<u8>,
     /// Largest upload accepted at all.
     pub upload_bytes: usize,
@@ -90,6 +92,10 @@ impl FileStore {
         );
         Ok(FileStore {
             store: storage::object_store(url, &config.storage)?,
+            rows: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
             signing_key,
             upload_bytes: config.limits.upload_bytes,
             max_pixels: config.limits.image_pixels,
@@ -226,9 +232,22 @@ impl FileStore {
                 continue;
             }
             file::Entity::delete_by_id(*id).exec(db).await?;
+            self.rows.invalidate(id).await;
             self.forget_objects(db, &file).await?;
         }
         Ok(())
+    }
+
+    /// The file row with `id`, cached: serving a file costs no query on a hit.
+    pub async fn row(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Option<file::Model>> {
+        if let Some(hit) = self.rows.get(&id).await {
+            return Ok(hit);
+        }
+        let row = file::Entity::find_by_id(id).one(db).await?;
+        if row.is_some() {
+            self.rows.insert(id, row.clone()).await;
+        }
+        Ok(row)
     }
 
     /// A URL for `file` (or one of its thumbnails) that works without credentials until the

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity::file;
 use object_store::{ObjectStore, ObjectStoreExt};
-use sea_orm::EntityTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -49,8 +48,9 @@ async fn serve(
 ) -> Result<Response> {
     let not_found = || Error::NotFound(format!("no file {id}"));
     let id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let file = file::Entity::find_by_id(id)
-        .one(&state.db)
+    let file = state
+        .files
+        .row(&state.db, id)
         .await?
         .ok_or_else(not_found)?;
     authorize(state, &file, query, headers).await?;
@@ -128,14 +128,10 @@ async fn body_response(
     headers: &HeaderMap,
 ) -> Result<Response> {
     let path = object_store::path::Path::from(key);
-    let size = store.head(&path).await.map_err(Error::internal)?.size;
     let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        let stream = store
-            .get(&path)
-            .await
-            .map_err(Error::internal)?
-            .into_stream();
-        let mut response = Response::new(Body::from_stream(stream));
+        let object = store.get(&path).await.map_err(storage_error)?;
+        let size = object.meta.size;
+        let mut response = Response::new(Body::from_stream(object.into_stream()));
         insert(
             response.headers_mut(),
             header::CONTENT_LENGTH,
@@ -143,6 +139,7 @@ async fn body_response(
         );
         return Ok(response);
     };
+    let size = store.head(&path).await.map_err(storage_error)?.size;
     let Some((start, end)) = parse_range(range, size) else {
         let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
         insert(
@@ -155,7 +152,7 @@ async fn body_response(
     let bytes = store
         .get_range(&path, start..end + 1)
         .await
-        .map_err(Error::internal)?;
+        .map_err(storage_error)?;
     let mut response = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
     insert(
         response.headers_mut(),
@@ -163,6 +160,14 @@ async fn body_response(
         &format!("bytes {start}-{end}/{size}"),
     );
     Ok(response)
+}
+
+/// A missing object is a file deleted a moment ago (the row cache may lag): NOT_FOUND.
+fn storage_error(error: object_store::Error) -> Error {
+    match error {
+        object_store::Error::NotFound { path, .. } => Error::NotFound(format!("no object {path}")),
+        other => Error::internal(other),
+    }
 }
 
 /// Parses a single `bytes=` range (`a-b`, `a-`, `-n`) into inclusive bounds within `size`.

@@ -411,18 +411,41 @@ async fn an_upload_over_the_global_limit_is_refused_while_streaming() {
 files_test!(a_browser_uploads_an_avatar_with_a_multipart_request);
 async fn a_browser_uploads_an_avatar_with_a_multipart_request(app: TestApp) {
     let (_, mia) = setup(&app).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peers/browser-upload.mjs");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/peers/browser-upload.mjs"
+    );
     let output = tokio::process::Command::new("node")
         .args([script, &app.base_url, &mia, "avatar"])
         .output()
         .await
         .expect("node runs the headless browser");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
     let file = &outcome["body"]["data"]["uploadFile"]["file"];
     assert_eq!(file["contentType"], "image/png", "{outcome}");
-    assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(120), Some(80)));
-    assert_eq!((outcome["naturalWidth"].as_i64(), outcome["naturalHeight"].as_i64()), (Some(64), Some(43)), "the browser shows the thumbnail");
-    let card = app.ok(&mia, "{ me { profile { value(key: \"avatar\") { file { width } } } } }", json!({})).await;
+    assert_eq!(
+        (file["width"].as_i64(), file["height"].as_i64()),
+        (Some(120), Some(80))
+    );
+    assert_eq!(
+        (
+            outcome["naturalWidth"].as_i64(),
+            outcome["naturalHeight"].as_i64()
+        ),
+        (Some(64), Some(43)),
+        "the browser shows the thumbnail"
+    );
+    let card = app
+        .ok(
+            &mia,
+            "{ me { profile { value(key: \"avatar\") { file { width } } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(card["me"]["profile"]["value"]["file"]["width"], 120);
 }
