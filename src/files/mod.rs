@@ -34,6 +34,11 @@ use crate::fields::{FieldDefinition, FieldKind};
 /// browsers can cache them.
 const URL_WINDOW_SECONDS: i64 = 3600;
 
+/// Objects up to this size are kept in memory once served.
+pub const HOT_OBJECT_MAX_BYTES: u64 = 512 * 1024;
+/// Memory for small objects.
+const HOT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Content types never accepted, whatever a field allows: they would run script if a browser
 /// ever rendered them.
 const DANGEROUS_TYPES: &[&str] = &[
@@ -53,6 +58,8 @@ pub struct FileStore {
     store: Arc<dyn ObjectStore>,
     /// File rows by id: a row never changes, only disappears (then dropped from here too).
     rows: moka::future::Cache<Uuid, Option<file::Model>>,
+    /// Small objects (thumbnails, icons) by key, in memory: content-addressed, so never stale.
+    hot: moka::future::Cache<String, Bytes>,
     signing_key: Vec<u8>,
     /// Largest upload accepted at all.
     pub upload_bytes: usize,
@@ -95,6 +102,10 @@ impl FileStore {
             rows: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+            hot: moka::future::Cache::builder()
+                .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+                .max_capacity(HOT_CACHE_BYTES)
                 .build(),
             signing_key,
             upload_bytes: config.limits.upload_bytes,
@@ -206,6 +217,7 @@ impl FileStore {
                 .map(|size| thumbnail_key(&file.object_key, size)),
         );
         for key in keys {
+            self.hot.invalidate(&key).await;
             match self.store.delete(&Path::from(key.as_str())).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(error) => tracing::warn!(%error, key, "could not delete an object"),
@@ -294,6 +306,16 @@ impl FileStore {
     /// The object store.
     pub fn objects(&self) -> &dyn ObjectStore {
         self.store.as_ref()
+    }
+
+    /// A small object served before, from memory.
+    pub async fn hot(&self, key: &str) -> Option<Bytes> {
+        self.hot.get(key).await
+    }
+
+    /// Keeps a small object in memory for the next requests.
+    pub async fn keep_hot(&self, key: &str, bytes: Bytes) {
+        self.hot.insert(key.to_owned(), bytes).await;
     }
 }
 

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use entity::file;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{thumbnail_key, thumbnail_sizes};
+use super::{FileStore, HOT_OBJECT_MAX_BYTES, thumbnail_key, thumbnail_sizes};
 use crate::AppState;
 use crate::error::{Error, Result};
 
@@ -74,7 +74,7 @@ async fn serve(
     let mut response = if matches_etag(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        body_response(state.files.objects(), &key, headers).await?
+        body_response(&state.files, &key, headers).await?
     };
     set_headers(
         response.headers_mut(),
@@ -122,15 +122,20 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         })
 }
 
-async fn body_response(
-    store: &dyn ObjectStore,
-    key: &str,
-    headers: &HeaderMap,
-) -> Result<Response> {
+async fn body_response(files: &FileStore, key: &str, headers: &HeaderMap) -> Result<Response> {
+    let store = files.objects();
     let path = object_store::path::Path::from(key);
     let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        if let Some(bytes) = files.hot(key).await {
+            return Ok(Response::new(Body::from(bytes)));
+        }
         let object = store.get(&path).await.map_err(storage_error)?;
         let size = object.meta.size;
+        if size <= HOT_OBJECT_MAX_BYTES {
+            let bytes = object.bytes().await.map_err(storage_error)?;
+            files.keep_hot(key, bytes.clone()).await;
+            return Ok(Response::new(Body::from(bytes)));
+        }
         let mut response = Response::new(Body::from_stream(object.into_stream()));
         insert(
             response.headers_mut(),
