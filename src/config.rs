@@ -32,12 +32,18 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Largest request body in bytes (uploads have their own limit).
+    /// Largest request body in bytes for users and anonymous callers (uploads have their own limit).
     pub body_bytes: usize,
+    /// Largest request body in bytes for operators, whose bulk mutations carry many items.
+    pub bulk_body_bytes: usize,
     /// Deepest GraphQL selection.
     pub query_depth: usize,
     /// Highest GraphQL complexity.
     pub query_complexity: usize,
+    /// Largest app profile document (and merge patch), in bytes of compact JSON.
+    pub app_profile_bytes: usize,
+    /// Deepest nesting of objects and arrays in an app profile document (`{}` is depth 1).
+    pub app_profile_depth: usize,
 }
 
 impl Default for Config {
@@ -56,8 +62,11 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_bytes: 2 * 1024 * 1024,
+            bulk_body_bytes: 64 * 1024 * 1024,
             query_depth: 16,
             query_complexity: 2_000,
+            app_profile_bytes: 64 * 1024,
+            app_profile_depth: 32,
         }
     }
 }
