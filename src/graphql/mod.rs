@@ -1,5 +1,6 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
+mod apps;
 mod me;
 mod tenants;
 
@@ -10,11 +11,11 @@ use crate::config::Limits;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
-pub struct Query(me::MeQuery, tenants::TenantQuery);
+pub struct Query(me::MeQuery, tenants::TenantQuery, apps::AppQuery);
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct Mutation(tenants::TenantMutation);
+pub struct Mutation(tenants::TenantMutation, apps::AppMutation);
 
 /// The executable schema.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -26,6 +27,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// Builds the schema with the database and the request limits.
 pub fn schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
     builder()
+        .data(crate::apps::Apps::new(db.clone(), limits))
         .data(db)
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
