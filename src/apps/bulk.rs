@@ -5,19 +5,14 @@
 //! answer: documents (shape, depth, size) and pairs named twice (BAD_USER_INPUT or
 //! PAYLOAD_TOO_LARGE, listing every offending item by JSON pointer), unknown apps (NOT_FOUND),
 //! schema violations (BAD_USER_INPUT), users outside the active tenant (NOT_FOUND). Then rows are
-//! inserted in multi-row INSERTs of [`BATCH_ROWS`] inside one transaction; with
+//! inserted in batches of [`store::BATCH_ROWS`] inside one transaction; with
 //! [`OnExisting::Fail`] an existing profile rolls everything back with CONFLICT.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use entity::app_profile::{self, Column};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
-};
+use chrono::Utc;
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -26,14 +21,11 @@ use super::document::{Document, DocumentLimits};
 use super::problems::{self, Problem};
 use super::profiles::require_members;
 use super::schema::CompiledSchema;
-use super::{Apps, IN_LIST_CHUNK, registry};
+use super::store::{self, NewRow as Row};
+use super::{Apps, registry};
 use crate::audit;
 use crate::auth::TenantScope;
 use crate::error::{Error, Result};
-
-/// Rows per INSERT: six bound values a row keeps a statement at 30 000 parameters, under
-/// SQLite's 32 766 and PostgreSQL's 65 535.
-pub const BATCH_ROWS: usize = 5_000;
 
 /// How many existing pairs a CONFLICT names.
 const NAMED_CONFLICTS: usize = 10;
@@ -65,13 +57,6 @@ pub struct BulkOutcome {
     pub created: u64,
     /// Existing profiles replaced (only with [`OnExisting::Replace`]).
     pub replaced: u64,
-}
-
-/// An item that passed every check.
-struct Row {
-    user_id: Uuid,
-    app_id: String,
-    data: Value,
 }
 
 type Schemas = HashMap<String, Option<Arc<CompiledSchema>>>;
@@ -135,16 +120,18 @@ impl Apps {
         let per_app = per_app(&rows);
         let txn = self.db.begin().await?;
         let replaced = match on_existing {
-            OnExisting::Replace => count_existing(&txn, &rows).await?,
+            OnExisting::Replace => {
+                store::existing_among(&txn, &pairs_of(&rows)).await?.len() as u64
+            }
             OnExisting::Fail => 0,
         };
         let now = Utc::now();
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let batch: Vec<Row> = rows.by_ref().take(BATCH_ROWS).collect();
+            let batch: Vec<Row> = rows.by_ref().take(store::BATCH_ROWS).collect();
             let keys = (on_existing == OnExisting::Fail).then(|| keys_of(&batch));
             let size = batch.len() as u64;
-            let written = insert_batch(&txn, batch, on_existing, now).await?;
+            let written = store::insert(&txn, batch, on_existing, now).await?;
             if let Some(keys) = keys
                 && written < size
             {
@@ -168,7 +155,8 @@ impl Apps {
 
     /// CONFLICT naming the pairs of `keys` that have a profile (read after the rollback).
     async fn conflict(&self, keys: &[(Uuid, String)]) -> Result<Error> {
-        let existing = existing_pairs(&self.db, keys).await?;
+        let pairs: Vec<(Uuid, &str)> = keys.iter().map(|(u, a)| (*u, a.as_str())).collect();
+        let existing = store::existing_among(&self.db, &pairs).await?;
         let named: Vec<String> = existing
             .iter()
             .take(NAMED_CONFLICTS)
@@ -254,94 +242,16 @@ fn per_app(rows: &[Row]) -> BTreeMap<String, u64> {
         .collect()
 }
 
+fn pairs_of(rows: &[Row]) -> Vec<(Uuid, &str)> {
+    rows.iter()
+        .map(|row| (row.user_id, row.app_id.as_str()))
+        .collect()
+}
+
 fn keys_of(rows: &[Row]) -> Vec<(Uuid, String)> {
     rows.iter()
         .map(|row| (row.user_id, row.app_id.clone()))
         .collect()
-}
-
-/// One multi-row INSERT; returns the rows written (inserted, or inserted and replaced).
-async fn insert_batch(
-    txn: &DatabaseTransaction,
-    batch: Vec<Row>,
-    on_existing: OnExisting,
-    now: DateTime<Utc>,
-) -> Result<u64> {
-    let mut insert = Query::insert();
-    insert.into_table(app_profile::Entity).columns([
-        Column::UserId,
-        Column::AppId,
-        Column::Data,
-        Column::Version,
-        Column::CreatedAt,
-        Column::UpdatedAt,
-    ]);
-    for row in batch {
-        insert
-            .values([
-                Expr::val(row.user_id),
-                Expr::val(row.app_id),
-                Expr::val(row.data),
-                Expr::val(1),
-                Expr::val(now),
-                Expr::val(now),
-            ])
-            .map_err(Error::internal)?;
-    }
-    insert.on_conflict(on_conflict(on_existing));
-    Ok(txn.execute(&insert).await?.rows_affected())
-}
-
-fn on_conflict(on_existing: OnExisting) -> OnConflict {
-    let mut clause = OnConflict::columns([Column::UserId, Column::AppId]);
-    match on_existing {
-        OnExisting::Fail => clause.do_nothing(),
-        OnExisting::Replace => clause
-            .update_columns([Column::Data, Column::UpdatedAt])
-            .value(
-                Column::Version,
-                Expr::col((app_profile::Entity, Column::Version)).add(1),
-            ),
-    };
-    clause
-}
-
-/// How many of the rows' pairs have a profile already.
-async fn count_existing(txn: &DatabaseTransaction, rows: &[Row]) -> Result<u64> {
-    let mut count = 0;
-    for chunk in rows.chunks(IN_LIST_CHUNK) {
-        let pairs = chunk.iter().map(|row| (row.user_id, row.app_id.clone()));
-        count += app_profile::Entity::find()
-            .filter(pair_in(pairs))
-            .count(txn)
-            .await?;
-    }
-    Ok(count)
-}
-
-/// The pairs among `keys` that have a profile.
-async fn existing_pairs(
-    db: &impl ConnectionTrait,
-    keys: &[(Uuid, String)],
-) -> Result<Vec<(Uuid, String)>> {
-    let mut existing = Vec::new();
-    for chunk in keys.chunks(IN_LIST_CHUNK) {
-        let found: Vec<(Uuid, String)> = app_profile::Entity::find()
-            .select_only()
-            .column(Column::UserId)
-            .column(Column::AppId)
-            .filter(pair_in(chunk.iter().cloned()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        existing.extend(found);
-    }
-    Ok(existing)
-}
-
-/// `(user_id, app_id) IN ((…), …)`: row values work on PostgreSQL and SQLite alike.
-fn pair_in(pairs: impl Iterator<Item = (Uuid, String)>) -> Expr {
-    Expr::tuple([Expr::col(Column::UserId), Expr::col(Column::AppId)]).in_tuples(pairs)
 }
 
 fn more(count: usize, what: &str) -> String {

@@ -16,6 +16,7 @@ pub mod problems;
 pub mod profiles;
 pub mod registry;
 pub mod schema;
+pub mod store;
 
 use sea_orm::DatabaseConnection;
 

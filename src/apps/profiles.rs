@@ -1,18 +1,16 @@
 //! Single app profiles: a user's own reads and writes, and an operator's reads in its tenant.
 
-use std::collections::HashSet;
-
 use chrono::Utc;
-use entity::{app, app_profile, membership};
+use entity::{app, app_profile};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::access::{OwnProfiles, TenantProfiles};
 use super::document::Document;
 use super::problems;
-use super::{Apps, IN_LIST_CHUNK, registry};
+use super::{Apps, registry, store};
 use crate::auth::TenantScope;
 use crate::error::{Error, Result};
 
@@ -192,18 +190,7 @@ pub(super) async fn require_members(
     scope: &TenantScope,
     users: &[Uuid],
 ) -> Result<()> {
-    let mut members = HashSet::with_capacity(users.len());
-    for chunk in users.chunks(IN_LIST_CHUNK) {
-        let found: Vec<Uuid> = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::UserId)
-            .filter(membership::Column::TenantId.eq(scope.tenant.id))
-            .filter(membership::Column::UserId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        members.extend(found);
-    }
+    let members = store::members_among(db, scope.tenant.id, users).await?;
     let outsiders: Vec<String> = users
         .iter()
         .filter(|user| !members.contains(*user))
@@ -212,6 +199,7 @@ pub(super) async fn require_members(
     if outsiders.is_empty() {
         return Ok(());
     }
+    let named = outsiders.len().min(NAMED_USERS);
     Err(Error::NotFound(format!(
         "{} not a member of tenant {}: {}{}",
         if outsiders.len() == 1 {
@@ -220,11 +208,10 @@ pub(super) async fn require_members(
             "users are"
         },
         scope.tenant.slug,
-        outsiders[..outsiders.len().min(NAMED_USERS)].join(", "),
-        if outsiders.len() > NAMED_USERS {
-            format!(" and {} more", outsiders.len() - NAMED_USERS)
-        } else {
-            String::new()
+        outsiders[..named].join(", "),
+        match outsiders.len() - named {
+            0 => String::new(),
+            more => format!(" and {more} more"),
         }
     )))
 }
