@@ -141,12 +141,25 @@ mod tests {
             json!({"type": "no-such-type"}),
             json!({"$ref": "https://example.com/schema.json"}),
             json!({"properties": {"a": {"pattern": "("}}}),
+            json!({"$schema": "https://example.com/custom-meta", "type": "object"}),
+            json!({"$schema": 5}),
+            json!({"$ref": "file:///etc/passwd"}),
+            json!({"$ref": "#/nowhere"}),
         ] {
             let problem = CompiledSchema::compile(&schema, "/input/jsonSchema").unwrap_err();
             assert!(
                 problem.pointer.starts_with("/input/jsonSchema"),
                 "{problem:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_schema_that_refers_to_itself_terminates() {
+        for schema in [json!({"$ref": "#"}), json!({"allOf": [{"$ref": "#"}]})] {
+            let compiled = CompiledSchema::compile(&schema, "").unwrap();
+            let doc = Document::parse(json!({"a": 1}), LIMITS, "/data").unwrap();
+            assert!(compiled.violations(&doc, "/data").is_empty());
         }
     }
 
