@@ -50,6 +50,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     userprofile::install_crypto_provider();
+    // The service logs each bulk's check and write times.
+    tracing_subscriber::fmt()
+        .with_env_filter("warn,userprofile::apps=info")
+        .with_target(false)
+        .with_ansi(false)
+        .without_time()
+        .init();
     let args = Args::parse();
     ensure!(
         args.apps > 0 && args.profiles % args.apps == 0,
@@ -93,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let mut rates = Vec::new();
     for run in 1..=args.runs {
-        app_profile::Entity::delete_many().exec(&state.db).await?;
+        empty_profiles(&state.db).await?;
         let elapsed = post(&client, &base_url, &token, body.clone(), args.profiles, 0).await?;
         let rate = report(&format!("create run {run}"), args.profiles, elapsed);
         rates.push(rate);
@@ -109,6 +116,20 @@ async fn main() -> anyhow::Result<()> {
     );
     rates.sort_by(f64::total_cmp);
     println!("median create: {:.0} rows/s", rates[rates.len() / 2]);
+    Ok(())
+}
+
+/// Empties app_profiles: TRUNCATE on PostgreSQL, so no run inherits dead rows of the last.
+async fn empty_profiles(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            db.execute_unprepared("TRUNCATE app_profiles").await?;
+        }
+        _ => {
+            app_profile::Entity::delete_many().exec(db).await?;
+        }
+    }
     Ok(())
 }
 

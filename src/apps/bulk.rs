@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::Utc;
 use sea_orm::TransactionTrait;
@@ -72,6 +73,7 @@ impl Apps {
         if items.is_empty() {
             return Ok(BulkOutcome::default());
         }
+        let started = Instant::now();
         check_pairs(&items)?;
         let schemas = self.schemas_of(&items).await?;
         let limits = self.limits;
@@ -80,7 +82,17 @@ impl Apps {
             .await
             .map_err(Error::internal)??;
         require_members(&self.db, tenant.scope(), &distinct_users(&rows)).await?;
-        self.write(tenant.scope(), rows, on_existing).await
+        let checked = started.elapsed();
+        let outcome = self.write(tenant.scope(), rows, on_existing).await?;
+        tracing::info!(
+            tenant = %tenant.scope().tenant.slug,
+            created = outcome.created,
+            replaced = outcome.replaced,
+            checks_ms = checked.as_millis() as u64,
+            write_ms = (started.elapsed() - checked).as_millis() as u64,
+            "app profiles bulk-created"
+        );
+        Ok(outcome)
     }
 
     /// The compiled schema (if any) of every app the items name; NOT_FOUND names unknown apps.
