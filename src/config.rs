@@ -109,8 +109,10 @@ fn default_refresh_floor() -> u64 {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Largest request body in bytes (uploads have their own limit).
+    /// Largest request body in bytes for users and anonymous callers (uploads have their own limit).
     pub body_bytes: usize,
+    /// Largest request body in bytes for operators, whose bulk mutations carry many items.
+    pub bulk_body_bytes: usize,
     /// Deepest GraphQL selection.
     pub query_depth: usize,
     /// Highest GraphQL complexity.
@@ -119,6 +121,10 @@ pub struct Limits {
     pub upload_bytes: usize,
     /// Most pixels an uploaded image may have (width × height).
     pub image_pixels: u64,
+    /// Largest app profile document (and merge patch), in bytes of compact JSON.
+    pub app_profile_bytes: usize,
+    /// Deepest nesting of objects and arrays in an app profile document (`{}` is depth 1).
+    pub app_profile_depth: usize,
 }
 
 impl Default for Config {
@@ -139,10 +145,13 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             body_bytes: 2 * 1024 * 1024,
+            bulk_body_bytes: 64 * 1024 * 1024,
             query_depth: 16,
             query_complexity: 2_000,
             upload_bytes: 10 * 1024 * 1024,
             image_pixels: 40_000_000,
+            app_profile_bytes: 64 * 1024,
+            app_profile_depth: 32,
         }
     }
 }

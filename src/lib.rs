@@ -1,6 +1,7 @@
 //! UserProfile: a GraphQL user-profile service. `main.rs` and the tests both start it
 //! through [`AppState::new`] and [`app`].
 
+pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod config;

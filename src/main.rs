@@ -64,6 +64,10 @@ struct DevTokenArgs {
     ttl: i64,
 }
 
+/// glibc malloc spent about a third of a 100 000-item bulk request (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     userprofile::install_crypto_provider();

@@ -1,5 +1,6 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
+mod apps;
 mod fields;
 mod files;
 mod me;
@@ -25,6 +26,7 @@ pub struct Query(
     tenants::TenantQuery,
     fields::FieldQuery,
     profiles::ProfileQuery,
+    apps::AppQuery,
 );
 
 /// Every mutation of the API.
@@ -34,6 +36,7 @@ pub struct Mutation(
     fields::FieldMutation,
     profiles::ProfileMutation,
     files::FileMutation,
+    apps::AppMutation,
 );
 
 /// The executable schema.
@@ -51,6 +54,7 @@ pub fn schema(
     limits: &Limits,
 ) -> AppSchema {
     builder()
+        .data(crate::apps::Apps::new(db.clone(), limits))
         .data(db)
         .data(registry)
         .data(files)

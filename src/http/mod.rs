@@ -17,7 +17,8 @@ use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
-use crate::auth::Session;
+use crate::auth::{Principal, Session};
+use crate::config::Limits;
 use crate::error::Error;
 use crate::graphql::AcceptLanguage;
 
@@ -43,25 +44,25 @@ async fn graphql(
     headers: HeaderMap,
     body: axum::extract::Request,
 ) -> Response {
-    let request = match receive(&state, &headers, body).await {
+    // Authenticate first: the body limit depends on who is calling.
+    let session = match session(&state, &headers).await {
+        Ok(session) => session,
+        Err(error) => return refused(error),
+    };
+    let request = match receive(&state, &headers, &session, body).await {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
-    match session(&state, &headers).await {
-        Ok(session) => {
-            let mut request = request.data(session);
-            if let Some(accept) = headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-            {
-                request = request.data(AcceptLanguage(accept.to_owned()));
-            }
-            let mut response = state.schema.execute(request).await;
-            crate::graphql::ensure_error_codes(&mut response);
-            GraphQLResponse::from(response).into_response()
-        }
-        Err(error) => refused(error),
+    let mut request = request.data(session);
+    if let Some(accept) = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        request = request.data(AcceptLanguage(accept.to_owned()));
     }
+    let mut response = state.schema.execute(request).await;
+    crate::graphql::ensure_error_codes(&mut response);
+    GraphQLResponse::from(response).into_response()
 }
 
 /// Reads a GraphQL request (JSON, or a multipart request with uploads), enforcing the body
@@ -69,6 +70,7 @@ async fn graphql(
 async fn receive(
     state: &AppState,
     headers: &HeaderMap,
+    session: &Session,
     body: axum::extract::Request,
 ) -> Result<async_graphql::Request, Error> {
     let content_type = headers
@@ -78,11 +80,12 @@ async fn receive(
     let multipart = content_type
         .as_deref()
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let limit = if multipart {
-        state.files.upload_bytes + state.config.limits.body_bytes
-    } else {
-        state.config.limits.body_bytes
-    };
+    let limit = body_limit(&state.config.limits, session)
+        + if multipart {
+            state.files.upload_bytes
+        } else {
+            0
+        };
     let exceeded = Arc::new(AtomicBool::new(false));
     let flag = exceeded.clone();
     let mut received = 0usize;
@@ -111,6 +114,15 @@ async fn receive(
         Err(error) => Err(Error::bad_input(format!(
             "the request cannot be read: {error}"
         ))),
+    }
+}
+
+/// The largest body (besides uploads) a caller may send: operators are trusted service
+/// accounts whose bulk mutations carry many items; everybody else gets the ordinary limit.
+pub fn body_limit(limits: &Limits, session: &Session) -> usize {
+    match session.principal() {
+        Ok(Principal::Operator(_)) => limits.bulk_body_bytes,
+        _ => limits.body_bytes,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod apps;
 mod auth;
 mod fields;
 mod files;
