@@ -2,7 +2,7 @@
 # Runs the whole test suite: installs the pinned test peers (npm oidc-provider and
 # playwright-core, PyPI moto, Debian chromium),
 # finds (or starts) PostgreSQL, starts the peers, runs every test on SQLite and PostgreSQL, then stops what it started.
-# Extra arguments go to `cargo test` (e.g. a test name filter).
+# Extra arguments go to `cargo test` (e.g. a test name filter). Ends with a total line.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
@@ -27,4 +27,11 @@ S3_TEST_ENDPOINT="$(scripts/peers/start-moto.sh)"
 export S3_TEST_ENDPOINT
 
 echo "test.sh: PostgreSQL at $PG_TEST_URL, OpenID provider at $OIDC_ISSUER, S3 at $S3_TEST_ENDPOINT" >&2
-cargo test --workspace --all-targets "$@"
+# Unit and integration tests of every crate (examples are built by clippy in .ci/run).
+log="$PEERS_DIR/cargo-test.log"
+status=0
+cargo test --workspace --lib --bins --tests "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo "total: $passed passed, $failed failed"
+exit "$status"

@@ -198,6 +198,16 @@ impl ChoiceOptionView {
     }
 }
 
+fn option_views(options: &[ChoiceOption], display: &Arc<Display>) -> Vec<ChoiceOptionView> {
+    options
+        .iter()
+        .map(|option| ChoiceOptionView {
+            option: option.clone(),
+            display: display.clone(),
+        })
+        .collect()
+}
+
 /// An option of a choice field, as input.
 #[derive(InputObject)]
 pub struct ChoiceOptionInput {
@@ -308,14 +318,7 @@ impl FieldDefinitionView {
 
     /// Options of choice fields.
     async fn options(&self) -> Vec<ChoiceOptionView> {
-        self.field
-            .options
-            .iter()
-            .map(|option| ChoiceOptionView {
-                option: option.clone(),
-                display: self.display.clone(),
-            })
-            .collect()
+        option_views(&self.field.options, &self.display)
     }
 
     /// Validation rules.
@@ -401,14 +404,7 @@ impl FieldTemplateView {
 
     /// Options of choice templates.
     async fn options(&self) -> Vec<ChoiceOptionView> {
-        self.template
-            .options
-            .iter()
-            .map(|option| ChoiceOptionView {
-                option: option.clone(),
-                display: self.display.clone(),
-            })
-            .collect()
+        option_views(&self.template.options, &self.display)
     }
 
     /// Validation rules.

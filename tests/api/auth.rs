@@ -2,21 +2,8 @@
 
 use serde_json::json;
 
-use crate::common::{Backend, Call, TestApp, error_code, error_message};
+use crate::common::{Backend, Call, TestApp, error_code, error_message, me_status};
 use crate::storage_test;
-
-async fn me_with(app: &TestApp, token: &str) -> (u16, serde_json::Value) {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.base_url))
-        .bearer_auth(token)
-        .json(&json!({"query": "{ me { id } }"}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
 
 storage_test!(no_token_is_unauthenticated);
 async fn no_token_is_unauthenticated(app: TestApp) {
@@ -34,7 +21,7 @@ async fn a_token_signed_with_another_key_is_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let other = TestApp::spawn(Backend::Sqlite).await;
     let forged = other.user_token("mallory", &[("acme", "owner")]);
-    let (status, body) = me_with(&app, &forged).await;
+    let (status, body) = me_status(&app, &forged).await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&body), "UNAUTHENTICATED");
     assert!(error_message(&body).contains("signature"), "{body}");
@@ -48,7 +35,7 @@ async fn a_tampered_token_is_refused() {
     let payload = String::from_utf8(base64_decode(&parts[1])).unwrap();
     let promoted = payload.replace("\"member\"", "\"owner\"");
     parts[1] = base64_encode(promoted.as_bytes());
-    let (status, body) = me_with(&app, &parts.join(".")).await;
+    let (status, body) = me_status(&app, &parts.join(".")).await;
     assert_eq!(status, 401);
     assert!(error_message(&body).contains("signature"), "{body}");
 }
@@ -59,7 +46,7 @@ async fn an_unsigned_token_is_refused() {
     let token = app.user_token("mallory", &[("acme", "owner")]);
     let payload = token.split('.').nth(1).unwrap();
     let header = base64_encode(br#"{"alg":"none","typ":"JWT"}"#);
-    let (status, body) = me_with(&app, &format!("{header}.{payload}.")).await;
+    let (status, body) = me_status(&app, &format!("{header}.{payload}.")).await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&body), "UNAUTHENTICATED");
 }
@@ -74,7 +61,7 @@ async fn an_expired_token_is_refused() {
         -120,
         Default::default(),
     );
-    let (status, body) = me_with(&app, &token).await;
+    let (status, body) = me_status(&app, &token).await;
     assert_eq!(status, 401);
     assert!(error_message(&body).contains("expired"), "{body}");
 }
@@ -82,7 +69,7 @@ async fn an_expired_token_is_refused() {
 #[tokio::test]
 async fn garbage_and_non_bearer_credentials_are_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let (status, body) = me_with(&app, "not-a-jwt").await;
+    let (status, body) = me_status(&app, "not-a-jwt").await;
     assert_eq!(status, 401);
     assert!(error_message(&body).contains("well-formed"), "{body}");
     let response = app
@@ -100,7 +87,7 @@ async fn garbage_and_non_bearer_credentials_are_refused() {
 async fn development_tokens_are_refused_when_development_mode_is_off() {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.dev_mode = false).await;
     let token = app.user_token("alice", &[("acme", "admin")]);
-    let (status, body) = me_with(&app, &token).await;
+    let (status, body) = me_status(&app, &token).await;
     assert_eq!(status, 401);
     assert!(
         error_message(&body).contains("development mode is off"),

@@ -4,7 +4,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::common::oidc::{API, OidcProvider};
-use crate::common::{Backend, TestApp, error_code, error_message};
+use crate::common::{Backend, TestApp, error_code, error_message, me_status};
 use crate::storage_test;
 
 const ME: &str =
@@ -17,19 +17,6 @@ async fn app_for(backend: Backend, provider: &OidcProvider) -> TestApp {
 
 fn unique(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// POSTs `{ me { id } }` and returns the status and body.
-async fn me_status(app: &TestApp, token: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .post(format!("{}/graphql", app.base_url))
-        .bearer_auth(token)
-        .json(&json!({"query": "{ me { id } }"}))
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
 }
 
 async fn assert_refused(app: &TestApp, token: &str, check: &str) {

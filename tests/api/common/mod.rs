@@ -271,6 +271,19 @@ pub struct Call<'a> {
     pub variables: Value,
 }
 
+/// POSTs `{ me { id } }` with `token` and returns the HTTP status and body.
+pub async fn me_status(app: &TestApp, token: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(token)
+        .json(&json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
