@@ -36,16 +36,19 @@ pub async fn record(
     Ok(())
 }
 
-/// The latest events about `user_id`'s card in a tenant, newest first.
-pub async fn of_user(
+/// The latest events of a tenant, newest first: about `user_id`'s card and membership when
+/// given, else every event (field definitions included).
+pub async fn latest(
     db: &impl ConnectionTrait,
     tenant_id: Uuid,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<audit_event::Model>> {
-    Ok(audit_event::Entity::find()
-        .filter(audit_event::Column::TenantId.eq(tenant_id))
-        .filter(audit_event::Column::SubjectUserId.eq(user_id))
+    let mut query = audit_event::Entity::find().filter(audit_event::Column::TenantId.eq(tenant_id));
+    if let Some(user_id) = user_id {
+        query = query.filter(audit_event::Column::SubjectUserId.eq(user_id));
+    }
+    Ok(query
         .order_by_desc(audit_event::Column::At)
         .limit(limit)
         .all(db)

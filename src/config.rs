@@ -170,3 +170,51 @@ impl Config {
         Ok(figment.merge(env).extract()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("userprofile.toml");
+        std::fs::write(&file, text)?;
+        Config::load(Some(&file))
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8470");
+        assert_eq!(config.database_url, "sqlite://data/userprofile.db?mode=rwc");
+        assert!(!config.dev_mode);
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_fills_issuer_defaults() {
+        let config = load_text(
+            r#"
+            listen = "0.0.0.0:9000"
+            [limits]
+            upload_bytes = 1024
+            [[oidc.issuers]]
+            issuer = "https://id.example.com"
+            audiences = ["urn:userprofile:api"]
+            "#,
+        )
+        .expect("valid file");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.limits.upload_bytes, 1024);
+        assert_eq!(config.limits.body_bytes, Limits::default().body_bytes);
+        let issuer = &config.oidc.issuers[0];
+        assert_eq!(issuer.operator_scope, "userprofile:operator");
+        assert_eq!(issuer.tenants_claim, "tenants");
+        assert_eq!(issuer.leeway_seconds, 30);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let error = load_text("listne = \"0.0.0.0:1\"").expect_err("a typo is an error");
+        assert!(error.to_string().contains("listne"), "{error}");
+    }
+}

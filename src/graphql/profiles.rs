@@ -301,22 +301,19 @@ impl ProfileQuery {
         card_view(ctx, scope, parse_user_id(&user_id)?, locale.as_deref()).await
     }
 
-    /// The audit trail of a member's card and of the tenant's fields (admins), newest first.
+    /// The active tenant's audit trail (admins), newest first: a member's card and membership
+    /// when `userId` is given, else every change, field definitions included. At most 500.
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        user_id: ID,
+        user_id: Option<ID>,
         #[graphql(default = 50)] first: u64,
     ) -> async_graphql::Result<Vec<AuditEvent>> {
         let scope = Session::of(ctx)?.require(Role::Admin)?;
-        let events = crate::audit::of_user(
-            db(ctx)?,
-            scope.tenant.id,
-            parse_user_id(&user_id)?,
-            first.min(500),
-        )
-        .await?;
+        let user_id = user_id.as_ref().map(parse_user_id).transpose()?;
+        let events =
+            crate::audit::latest(db(ctx)?, scope.tenant.id, user_id, first.min(500)).await?;
         Ok(events
             .into_iter()
             .map(|e| AuditEvent {
