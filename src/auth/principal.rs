@@ -1,6 +1,7 @@
 //! The authenticated caller of a request: a signed-in user with memberships, or an operator.
 
-use entity::{membership::Role, tenant, user};
+use entity::membership::{self, Role};
+use entity::{tenant, user};
 use uuid::Uuid;
 
 use super::tokens::TenantGrants;
@@ -32,6 +33,8 @@ pub struct Membership {
     pub role: Role,
     /// Whether it is the user's primary tenant.
     pub is_primary: bool,
+    /// The membership row, which also heads the user's card in the tenant (its version).
+    pub row: membership::Model,
 }
 
 /// A service account acting through the admin API.

@@ -42,8 +42,12 @@ impl UserProfile {
                 let Ok(scope) = Session::of(ctx)?.active() else {
                     return Ok::<_, crate::error::Error>(None);
                 };
+                let Some(membership) = self.user.membership(&scope.tenant.slug) else {
+                    return Ok(None);
+                };
+                let (row, user) = (membership.row.clone(), self.user.user.clone());
                 Ok(Some(
-                    profiles::read(db(ctx)?, registry(ctx)?, scope, self.user.user.id).await?,
+                    profiles::read_loaded(db(ctx)?, registry(ctx)?, scope, row, user).await?,
                 ))
             })
             .await?;

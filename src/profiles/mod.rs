@@ -71,6 +71,19 @@ pub async fn read(
     subject: Uuid,
 ) -> Result<Card> {
     let (membership, user) = member_with_user(db, scope, subject).await?;
+    read_loaded(db, registry, scope, membership, user).await
+}
+
+/// Reads a card whose membership and user rows the caller has already loaded (the signed-in
+/// user's own card: the session holds both), saving a query.
+pub async fn read_loaded(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    membership: membership::Model,
+    user: user::Model,
+) -> Result<Card> {
+    let subject = user.id;
     let fields = registry.of_tenant(db, scope.tenant.id).await?;
     let stored = stored_values(db, scope.tenant.id, subject).await?;
     let mut card = compose(scope, &fields, membership, user, &stored);

@@ -155,6 +155,7 @@ pub async fn load(db: &impl ConnectionTrait, user_id: Uuid) -> Result<SignedInUs
                 tenant: tenant?,
                 role: m.role,
                 is_primary: m.is_primary,
+                row: m,
             })
         })
         .collect();
