@@ -36,21 +36,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to the database, applies migrations and builds the schema.
+    /// Connects to the database, applies migrations and builds the schema; the identity
+    /// providers' keys are fetched in the background.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
         let db = db::connect_and_migrate(&config.database_url).await?;
         let fields = Arc::new(fields::store::FieldRegistry::default());
         let files = Arc::new(files::FileStore::new(&config)?);
         let schema = graphql::schema(db.clone(), fields.clone(), files.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config)?;
-        Ok(Arc::new(AppState {
+        let state = Arc::new(AppState {
             config,
             db,
             schema,
             auth,
             fields,
             files,
-        }))
+        });
+        let warming = state.clone();
+        tokio::spawn(async move { warming.auth.warm_up().await });
+        Ok(state)
     }
 }
 

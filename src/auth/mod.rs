@@ -50,6 +50,11 @@ impl Authenticator {
         })
     }
 
+    /// Discovers the configured identity providers and fetches their keys.
+    pub async fn warm_up(&self) {
+        self.providers.warm_up().await;
+    }
+
     /// Checks a bearer token; a refusal is UNAUTHENTICATED and says which check failed.
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, Error> {
         let hash = token_hash(token);

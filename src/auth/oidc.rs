@@ -59,6 +59,18 @@ impl Providers {
         Ok(Providers { by_issuer, http })
     }
 
+    /// Discovers every provider and fetches its keys at start-up, so that first requests need
+    /// not wait; a provider that is down is retried by the first token that needs it.
+    pub async fn warm_up(&self) {
+        for provider in self.by_issuer.values() {
+            let mut endpoints = provider.endpoints.lock().await;
+            if let Ok(keys) = provider.fetch_keys(&self.http, &mut endpoints).await {
+                endpoints.last_fetch = Some(Instant::now());
+                *provider.keys.write().await = keys;
+            }
+        }
+    }
+
     /// Verifies an access token of a configured issuer; each refusal names the failed check.
     pub async fn verify(&self, token: &str, issuer: &str) -> Result<VerifiedToken, Error> {
         let provider = self.by_issuer.get(issuer).ok_or_else(|| {

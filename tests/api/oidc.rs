@@ -290,3 +290,25 @@ fn decode(segment: &str) -> String {
 fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[tokio::test]
+async fn provider_keys_are_fetched_at_start_up() {
+    let provider = OidcProvider::own().await;
+    let token = provider.user_token(&unique("early"), API).await;
+    let app = app_for(Backend::Sqlite, &provider).await;
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    drop(provider);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, body) = me_status(&app, &token).await;
+    assert_eq!(
+        status, 200,
+        "keys fetched at start-up verify the token while the provider is down: {body}"
+    );
+}
