@@ -125,6 +125,11 @@ pub fn provider_value(user: &user::Model, key: &str) -> Option<Value> {
     }
 }
 
+/// What the identity provider says for a text claim, if it is text.
+pub fn provider_text(user: &user::Model, key: &str) -> Option<String> {
+    provider_value(user, key).and_then(|v| v.as_str().map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
 use super::{Display, db, registry};
 use crate::auth::{Session, SignedInUser};
-use crate::fields::builtin::provider_value;
+use crate::fields::builtin::provider_text;
 use crate::profiles::{self, Card};
 
 /// Queries about the caller.
@@ -61,9 +61,7 @@ impl UserProfile {
         key: &str,
     ) -> async_graphql::Result<Option<String>> {
         let Some(card) = self.own_card(ctx).await? else {
-            return Ok(
-                provider_value(&self.user.user, key).and_then(|v| v.as_str().map(str::to_owned))
-            );
+            return Ok(provider_text(&self.user.user, key));
         };
         Ok(card
             .values

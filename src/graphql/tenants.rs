@@ -8,6 +8,7 @@ use super::db;
 use crate::auth::Session;
 use crate::auth::guard::{OperatorGuard, RoleGuard};
 use crate::error::Error;
+use crate::fields::builtin::provider_text;
 use crate::tenants::{self, Member as DomainMember, NewTenant};
 
 /// A role in a tenant.
@@ -69,8 +70,8 @@ impl From<DomainMember> for Member {
     fn from(m: DomainMember) -> Self {
         Member {
             user_id: ID(m.user.id.to_string()),
-            first_name: crate::users::first_name(&m.user),
-            last_name: crate::users::last_name(&m.user),
+            first_name: provider_text(&m.user, "given_name"),
+            last_name: provider_text(&m.user, "family_name"),
             username: m.user.username,
             email: m.user.email,
             role: m.role.into(),

@@ -169,20 +169,3 @@ pub async fn get(db: &impl ConnectionTrait, user_id: Uuid) -> Result<user::Model
         .await?
         .ok_or_else(|| Error::NotFound(format!("no user {user_id}")))
 }
-
-/// The given name (`given_name` claim) of a user.
-pub fn first_name(user: &user::Model) -> Option<String> {
-    claim_text(user, "given_name")
-}
-
-/// The family name (`family_name` claim) of a user.
-pub fn last_name(user: &user::Model) -> Option<String> {
-    claim_text(user, "family_name")
-}
-
-fn claim_text(user: &user::Model, name: &str) -> Option<String> {
-    user.claims
-        .get(name)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
