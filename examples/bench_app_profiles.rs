@@ -35,10 +35,10 @@ struct Args {
     /// Timed runs (each on an empty app_profiles table), plus one REPLACE run over the last.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Experiment, not the shipped schema: drop the foreign keys of app_profiles first
-    /// (PostgreSQL only), to measure what their per-row checks cost.
+    /// Experiment, not the shipped schema: put back the per-row foreign keys of app_profiles
+    /// that the shipped set-wise reference checks replace (PostgreSQL only), to compare them.
     #[arg(long)]
-    without_foreign_keys: bool,
+    with_foreign_keys: bool,
 }
 
 const TENANT: &str = "bench";
@@ -71,20 +71,19 @@ async fn main() -> anyhow::Result<()> {
     };
     let state = userprofile::AppState::new(config).await?;
     let (users, apps) = seed(&state.db, args.profiles / args.apps, args.apps).await?;
-    if args.without_foreign_keys {
+    if args.with_foreign_keys {
         ensure!(
             args.database_url.starts_with("postgres"),
-            "--without-foreign-keys is a PostgreSQL experiment"
+            "--with-foreign-keys is a PostgreSQL experiment"
         );
         use sea_orm::ConnectionTrait;
         state
             .db
-            .execute_unprepared(
-                "ALTER TABLE app_profiles DROP CONSTRAINT app_profiles_user_id_fkey, \
-                 DROP CONSTRAINT app_profiles_app_id_fkey",
-            )
+            .execute_unprepared(include_str!(
+                "../migration/src/sql/app_profile_references_down.sql"
+            ))
             .await?;
-        println!("EXPERIMENT: app_profiles without its foreign keys");
+        println!("EXPERIMENT: app_profiles with per-row foreign keys instead of set-wise checks");
     }
     let base_url = serve(state.clone()).await?;
     let token = operator_token(&DevKey::load_or_create(data_dir.path())?)?;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the operator bulk create: 100 000 app profiles (25 000 users x 4 apps) in one
 # createAppProfiles request, on PostgreSQL and on SQLite, with the release build; then, as a
-# labelled experiment, PostgreSQL once more with app_profiles' foreign keys dropped, to show
-# what their per-row checks cost. Each run gets a fresh database; figures go to stdout
+# labelled experiment, PostgreSQL once more with app_profiles' per-row foreign keys put back in
+# place of the shipped set-wise reference checks, to show what they cost. Each run gets a fresh database; figures go to stdout
 # (see BENCHMARKS.md).
 #   scripts/bench-app-profiles.sh [extra example args, e.g. --profiles 10000 --runs 1]
 # PostgreSQL: $PG_BENCH_URL (a server URL; a database `userprofile_bench` is created on it), else
@@ -28,4 +28,4 @@ echo
 "$bin" --database-url "sqlite://$sqlite_dir/bench.db?mode=rwc" "$@"
 echo
 psql "$server" -qc "drop database $db" -c "create database $db" >/dev/null
-"$bin" --database-url "$base/$db" --without-foreign-keys "$@"
+"$bin" --database-url "$base/$db" --with-foreign-keys "$@"

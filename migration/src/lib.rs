@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000010_file_details;
+mod m20261124_000020_app_profile_references;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000010_file_details::Migration),
+            Box::new(m20261124_000020_app_profile_references::Migration),
         ]
     }
 }

@@ -1,20 +1,23 @@
 //! Operators' bulk create: any number of (user, app) documents in one request, across users
 //! and apps, written in one transaction: all or nothing.
 //!
-//! The checks run before anything is written, in this order, and the first that fails is the
-//! answer: documents (shape, depth, size) and pairs named twice (BAD_USER_INPUT or
-//! PAYLOAD_TOO_LARGE, listing every offending item by JSON pointer), unknown apps (NOT_FOUND),
-//! schema violations (BAD_USER_INPUT), users outside the active tenant (NOT_FOUND). Then rows are
-//! inserted in batches of [`store::BATCH_ROWS`] inside one transaction; with
-//! [`OnExisting::Fail`] an existing profile rolls everything back with CONFLICT.
+//! The request-wide checks run first, and the first that fails is the answer: pairs named twice
+//! (BAD_USER_INPUT, naming every repeat by JSON pointer), unknown apps (NOT_FOUND), users
+//! outside the active tenant (NOT_FOUND). Then the documents are checked (shape, depth, size,
+//! the app's schema) on a blocking thread while the rows that passed are inserted in batches of
+//! [`store::BATCH_ROWS`] inside one transaction, so that checking and writing overlap. Any bad
+//! document rolls everything back with BAD_USER_INPUT listing every bad document; else, with
+//! [`OnExisting::Fail`], an existing profile rolls everything back with CONFLICT.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::access::TenantProfiles;
@@ -22,7 +25,7 @@ use super::document::{Document, DocumentLimits};
 use super::problems::{self, Problem};
 use super::profiles::require_members;
 use super::schema::CompiledSchema;
-use super::store::{self, NewRow as Row};
+use super::store::{self, Inserted, NewRow as Row};
 use super::{Apps, registry};
 use crate::audit;
 use crate::auth::TenantScope;
@@ -30,6 +33,9 @@ use crate::error::{Error, Result};
 
 /// How many existing pairs a CONFLICT names.
 const NAMED_CONFLICTS: usize = 10;
+
+/// Checked batches waiting for the writer: enough to keep it busy, few enough to bound memory.
+const QUEUED_BATCHES: usize = 2;
 
 /// One profile to create.
 #[derive(Clone, Debug)]
@@ -62,6 +68,12 @@ pub struct BulkOutcome {
 
 type Schemas = HashMap<String, Option<Arc<CompiledSchema>>>;
 
+/// The documents' checker: batches of rows that passed, and its verdict once all are checked.
+struct Checker {
+    batches: mpsc::Receiver<Vec<Row>>,
+    verdict: JoinHandle<Result<()>>,
+}
+
 impl Apps {
     /// Creates many profiles for members of the operator's active tenant, all or nothing.
     pub async fn create_many(
@@ -74,22 +86,36 @@ impl Apps {
             return Ok(BulkOutcome::default());
         }
         let started = Instant::now();
+        let scope = tenant.scope();
         check_pairs(&items)?;
         let schemas = self.schemas_of(&items).await?;
-        let limits = self.limits;
-        // Checking 100 000 documents is CPU work: keep it off the request threads.
-        let rows = tokio::task::spawn_blocking(move || check_documents(items, &schemas, limits))
-            .await
-            .map_err(Error::internal)??;
-        require_members(&self.db, tenant.scope(), &distinct_users(&rows)).await?;
-        let checked = started.elapsed();
-        let outcome = self.write(tenant.scope(), rows, on_existing).await?;
+        require_members(&self.db, scope, &distinct_users(&items)).await?;
+        let pairs = keys_of(&items);
+        let change = json!({
+            "profiles": items.len(), "apps": per_app(&items),
+            "onExisting": format!("{on_existing:?}").to_lowercase(),
+        });
+        let txn = self.db.begin().await?;
+        let replaced = match on_existing {
+            OnExisting::Replace => store::existing_among(&txn, &borrowed(&pairs)).await?.len(),
+            OnExisting::Fail => 0,
+        } as u64;
+        let checker = check_in_batches(items, schemas, self.limits);
+        if !write(&txn, checker, on_existing).await? {
+            txn.rollback().await?;
+            return Err(self.conflict(&pairs).await?);
+        }
+        let outcome = BulkOutcome {
+            created: pairs.len() as u64 - replaced,
+            replaced,
+        };
+        record(&txn, scope, change, outcome).await?;
+        txn.commit().await?;
         tracing::info!(
-            tenant = %tenant.scope().tenant.slug,
+            tenant = %scope.tenant.slug,
             created = outcome.created,
             replaced = outcome.replaced,
-            checks_ms = checked.as_millis() as u64,
-            write_ms = (started.elapsed() - checked).as_millis() as u64,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "app profiles bulk-created"
         );
         Ok(outcome)
@@ -120,49 +146,6 @@ impl Apps {
                 more(unknown.len() - 1, "unknown app ids")
             ))),
         }
-    }
-
-    async fn write(
-        &self,
-        scope: &TenantScope,
-        rows: Vec<Row>,
-        on_existing: OnExisting,
-    ) -> Result<BulkOutcome> {
-        let total = rows.len() as u64;
-        let per_app = per_app(&rows);
-        let txn = self.db.begin().await?;
-        let replaced = match on_existing {
-            OnExisting::Replace => {
-                store::existing_among(&txn, &pairs_of(&rows)).await?.len() as u64
-            }
-            OnExisting::Fail => 0,
-        };
-        let now = Utc::now();
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let batch: Vec<Row> = rows.by_ref().take(store::BATCH_ROWS).collect();
-            let keys = (on_existing == OnExisting::Fail).then(|| keys_of(&batch));
-            let size = batch.len() as u64;
-            let written = store::insert(&txn, batch, on_existing, now).await?;
-            if let Some(keys) = keys
-                && written < size
-            {
-                txn.rollback().await?;
-                return Err(self.conflict(&keys).await?);
-            }
-        }
-        let outcome = BulkOutcome {
-            created: total - replaced,
-            replaced,
-        };
-        let change = json!({
-            "profiles": total, "created": outcome.created, "replaced": outcome.replaced,
-            "onExisting": format!("{on_existing:?}").to_lowercase(), "apps": per_app,
-        });
-        let action = "app_profiles.bulk_create";
-        audit::record(&txn, scope.tenant.id, &scope.actor, None, action, change).await?;
-        txn.commit().await?;
-        Ok(outcome)
     }
 
     /// CONFLICT naming the pairs of `keys` that have a profile (read after the rollback).
@@ -203,49 +186,107 @@ fn check_pairs(items: &[BulkItem]) -> Result<()> {
     }
 }
 
-/// Checks every document (shape, depth, size, then the app's schema), reporting every problem.
-fn check_documents(
-    items: Vec<BulkItem>,
-    schemas: &Schemas,
-    limits: DocumentLimits,
-) -> Result<Vec<Row>> {
-    let mut rows = Vec::with_capacity(items.len());
-    let mut problems = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let prefix = || format!("/profiles/{index}/data");
-        let document = match Document::parse(item.data, limits, "") {
-            Ok(document) => document,
-            Err(problem) => {
-                problems.push(problem.under(&prefix()));
-                continue;
-            }
-        };
-        if let Some(Some(schema)) = schemas.get(&item.app_id) {
-            let violations = schema.violations(&document, "");
-            problems.extend(violations.into_iter().map(|p| p.under(&prefix())));
+/// Inserts the checker's batches as they come; then waits for its verdict, so that a bad
+/// document anywhere refuses the whole request. `false` when, with [`OnExisting::Fail`], a pair
+/// has a profile already (the caller rolls back).
+async fn write(
+    txn: &DatabaseTransaction,
+    mut checker: Checker,
+    on_existing: OnExisting,
+) -> Result<bool> {
+    let now = Utc::now();
+    let mut written = true;
+    while let Some(batch) = checker.batches.recv().await {
+        if store::insert(txn, batch, on_existing, now).await? == Inserted::ExistingPair {
+            written = false;
+            break;
         }
-        rows.push(Row {
-            user_id: item.user_id,
-            app_id: item.app_id,
-            data: document.into_value(),
-        });
     }
-    match problems.is_empty() {
-        true => Ok(rows),
-        false => Err(problems::into_error(problems)),
-    }
+    // Bad documents come before existing pairs: the checker goes on without the writer.
+    drop(checker.batches);
+    checker.verdict.await.map_err(Error::internal)??;
+    Ok(written)
 }
 
-fn distinct_users(rows: &[Row]) -> Vec<Uuid> {
-    let users: HashSet<Uuid> = rows.iter().map(|row| row.user_id).collect();
+/// Starts checking the documents on a blocking thread (checking 100 000 documents is CPU work),
+/// handing over batches of rows that passed. After the first problem no batch is sent, but
+/// every document is still checked, so that every problem is reported.
+fn check_in_batches(items: Vec<BulkItem>, schemas: Schemas, limits: DocumentLimits) -> Checker {
+    let (sender, batches) = mpsc::channel(QUEUED_BATCHES);
+    let verdict = tokio::task::spawn_blocking(move || {
+        let mut problems = Vec::new();
+        let mut batch = Vec::with_capacity(store::BATCH_ROWS);
+        let mut sending = true;
+        for (index, item) in items.into_iter().enumerate() {
+            match check_document(index, item, &schemas, limits) {
+                Ok(row) if sending && problems.is_empty() => {
+                    batch.push(row());
+                    if batch.len() == store::BATCH_ROWS {
+                        sending = sender.blocking_send(std::mem::take(&mut batch)).is_ok();
+                    }
+                }
+                Ok(_) => {}
+                Err(found) => problems.extend(found),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems::into_error(problems));
+        }
+        if sending && !batch.is_empty() {
+            // The writer may have stopped at an existing pair: nothing is lost then.
+            let _ = sender.blocking_send(batch);
+        }
+        Ok(())
+    });
+    Checker { batches, verdict }
+}
+
+/// Checks one document (shape, depth, size, then the app's schema); on success, returns how to
+/// make its row (serialising only documents that will be written).
+fn check_document(
+    index: usize,
+    item: BulkItem,
+    schemas: &Schemas,
+    limits: DocumentLimits,
+) -> std::result::Result<impl FnOnce() -> Row, Vec<Problem>> {
+    let prefix = || format!("/profiles/{index}/data");
+    let document = Document::parse(item.data, limits, "").map_err(|p| vec![p.under(&prefix())])?;
+    if let Some(Some(schema)) = schemas.get(&item.app_id) {
+        let violations = schema.violations(&document, "");
+        if !violations.is_empty() {
+            return Err(violations.into_iter().map(|p| p.under(&prefix())).collect());
+        }
+    }
+    Ok(move || Row {
+        user_id: item.user_id,
+        app_id: item.app_id,
+        data: document.to_json_text(),
+    })
+}
+
+/// Records the bulk in the tenant's audit trail.
+async fn record(
+    txn: &DatabaseTransaction,
+    scope: &TenantScope,
+    mut change: Value,
+    outcome: BulkOutcome,
+) -> Result<()> {
+    change["created"] = outcome.created.into();
+    change["replaced"] = outcome.replaced.into();
+    let action = "app_profiles.bulk_create";
+    audit::record(txn, scope.tenant.id, &scope.actor, None, action, change).await
+}
+
+fn distinct_users(items: &[BulkItem]) -> Vec<Uuid> {
+    let users: HashSet<Uuid> = items.iter().map(|item| item.user_id).collect();
     users.into_iter().collect()
 }
 
 /// How many profiles each app gets (for the audit event; at most 100 apps are named).
-fn per_app(rows: &[Row]) -> BTreeMap<String, u64> {
+fn per_app(items: &[BulkItem]) -> BTreeMap<String, u64> {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-    for row in rows {
-        *counts.entry(&row.app_id).or_insert(0) += 1;
+    for item in items {
+        *counts.entry(&item.app_id).or_insert(0) += 1;
     }
     counts
         .into_iter()
@@ -254,15 +295,17 @@ fn per_app(rows: &[Row]) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn pairs_of(rows: &[Row]) -> Vec<(Uuid, &str)> {
-    rows.iter()
-        .map(|row| (row.user_id, row.app_id.as_str()))
+fn keys_of(items: &[BulkItem]) -> Vec<(Uuid, String)> {
+    items
+        .iter()
+        .map(|item| (item.user_id, item.app_id.clone()))
         .collect()
 }
 
-fn keys_of(rows: &[Row]) -> Vec<(Uuid, String)> {
-    rows.iter()
-        .map(|row| (row.user_id, row.app_id.clone()))
+fn borrowed(pairs: &[(Uuid, String)]) -> Vec<(Uuid, &str)> {
+    pairs
+        .iter()
+        .map(|(user, app)| (*user, app.as_str()))
         .collect()
 }
 
@@ -323,11 +366,13 @@ mod tests {
             item(3, "web", json!({"n": "x"})),
             item(4, "web", json!({"a": {"b": {}}})),
         ];
-        let Err(Error::BadUserInput { problems, .. }) = check_documents(items, &schemas, limits)
-        else {
-            panic!("expected BAD_USER_INPUT");
-        };
-        let pointers: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        let problems: Vec<Problem> = items
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, item)| check_document(index, item, &schemas, limits).err())
+            .flatten()
+            .collect();
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
         assert_eq!(
             pointers,
             ["/profiles/0/data", "/profiles/1/data/n", "/profiles/3/data"]

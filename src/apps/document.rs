@@ -62,6 +62,11 @@ impl Document {
         &self.0
     }
 
+    /// The document as compact JSON text.
+    pub fn to_json_text(&self) -> String {
+        self.0.to_string()
+    }
+
     /// The document as a JSON value, without copying.
     pub fn into_value(self) -> Value {
         self.0

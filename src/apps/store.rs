@@ -10,8 +10,8 @@ use entity::app_profile::{self, Column};
 use entity::membership;
 use sea_orm::sea_query::{ArrayType, Expr, ExprTrait, OnConflict, PgFunc, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
-    Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    Statement, Value,
 };
 use uuid::Uuid;
 
@@ -30,27 +30,42 @@ pub struct NewRow {
     pub user_id: Uuid,
     /// The app.
     pub app_id: String,
-    /// The document (a JSON object).
-    pub data: serde_json::Value,
+    /// The document (a JSON object) as compact JSON text: serialised while it is checked, so
+    /// the write only moves bytes, and PostgreSQL parses it into `jsonb` once.
+    pub data: String,
 }
 
-/// Inserts `rows` (version 1, created and updated `now`) in one statement; with
-/// [`OnExisting::Fail`] existing pairs are skipped, with [`OnExisting::Replace`] replaced.
-/// Returns the rows written.
+/// What an insert did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Every row was written (or, with [`OnExisting::Replace`], replaced an existing one).
+    All,
+    /// With [`OnExisting::Fail`], a pair has a profile already; the statement failed, and the
+    /// transaction must be rolled back.
+    ExistingPair,
+}
+
+/// Inserts `rows` (version 1, created and updated `now`) in one statement. With
+/// [`OnExisting::Fail`] it is a plain INSERT, and an existing pair fails it (cheaper than
+/// `ON CONFLICT DO NOTHING`, which PostgreSQL pays for on every row); with
+/// [`OnExisting::Replace`] existing pairs are replaced.
 pub async fn insert(
     db: &impl ConnectionTrait,
     rows: Vec<NewRow>,
     on_existing: OnExisting,
     now: DateTime<Utc>,
-) -> Result<u64> {
+) -> Result<Inserted> {
     let result = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            db.execute_raw(unnest_insert(rows, on_existing, now))
-                .await?
-        }
-        _ => db.execute(&values_insert(rows, on_existing, now)?).await?,
+        DbBackend::Postgres => db.execute_raw(unnest_insert(rows, on_existing, now)).await,
+        _ => db.execute(&values_insert(rows, on_existing, now)?).await,
     };
-    Ok(result.rows_affected())
+    match result {
+        Ok(_) => Ok(Inserted::All),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Ok(Inserted::ExistingPair)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn unnest_insert(rows: Vec<NewRow>, on_existing: OnExisting, now: DateTime<Utc>) -> Statement {
@@ -63,21 +78,21 @@ fn unnest_insert(rows: Vec<NewRow>, on_existing: OnExisting, now: DateTime<Utc>)
         documents.push(Value::from(row.data));
     }
     let on_conflict = match on_existing {
-        OnExisting::Fail => "DO NOTHING",
+        OnExisting::Fail => "",
         OnExisting::Replace => {
-            "DO UPDATE SET data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, \
-             version = app_profiles.version + 1"
+            "ON CONFLICT (user_id, app_id) DO UPDATE SET data = EXCLUDED.data, \
+             updated_at = EXCLUDED.updated_at, version = app_profiles.version + 1"
         }
     };
     let sql = format!(
         "INSERT INTO app_profiles (user_id, app_id, data, version, created_at, updated_at) \
-         SELECT u, a, d, 1, $4, $4 FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS t(u, a, d) \
-         ON CONFLICT (user_id, app_id) {on_conflict}"
+         SELECT u, a, d::jsonb, 1, $4, $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(u, a, d) \
+         {on_conflict}"
     );
     let values = [
         Value::Array(ArrayType::Uuid, Some(Box::new(users))),
         Value::Array(ArrayType::String, Some(Box::new(apps))),
-        Value::Array(ArrayType::Json, Some(Box::new(documents))),
+        Value::Array(ArrayType::String, Some(Box::new(documents))),
         Value::from(now),
     ];
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
@@ -109,17 +124,16 @@ fn values_insert(
             ])
             .map_err(Error::internal)?;
     }
-    let mut clause = OnConflict::columns([Column::UserId, Column::AppId]);
-    match on_existing {
-        OnExisting::Fail => clause.do_nothing(),
-        OnExisting::Replace => clause
+    if on_existing == OnExisting::Replace {
+        let mut clause = OnConflict::columns([Column::UserId, Column::AppId]);
+        clause
             .update_columns([Column::Data, Column::UpdatedAt])
             .value(
                 Column::Version,
                 Expr::col((app_profile::Entity, Column::Version)).add(1),
-            ),
-    };
-    insert.on_conflict(clause);
+            );
+        insert.on_conflict(clause);
+    }
     Ok(insert)
 }
 

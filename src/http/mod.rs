@@ -80,41 +80,94 @@ async fn receive(
     let multipart = content_type
         .as_deref()
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    let limit = body_limit(&state.config.limits, session)
-        + if multipart {
-            state.files.upload_bytes
-        } else {
-            0
-        };
+    let limit = body_limit(&state.config.limits, session);
+    if !multipart {
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        return receive_json(body, limit, announced.unwrap_or(0).min(limit)).await;
+    }
+    let limit = limit + state.files.upload_bytes;
     let exceeded = Arc::new(AtomicBool::new(false));
-    let flag = exceeded.clone();
-    let mut received = 0usize;
-    let stream = body.into_body().into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(std::io::Error::other)?;
-        received += chunk.len();
-        if received > limit {
-            flag.store(true, Ordering::Relaxed);
-            return Err(std::io::Error::other("request body too large"));
-        }
-        Ok(chunk)
-    });
+    let stream = limited(body, limit, exceeded.clone());
     let options = MultipartOptions::default()
         .max_file_size(state.files.upload_bytes)
         .max_num_files(4);
     let parsed = receive_body(content_type, stream.into_async_read(), options).await;
     match parsed {
         Ok(request) => Ok(request),
-        Err(_) if exceeded.load(Ordering::Relaxed) => Err(Error::PayloadTooLarge(format!(
-            "the request body exceeds {limit} bytes"
-        ))),
+        Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
         Err(ParseRequestError::PayloadTooLarge) => Err(Error::PayloadTooLarge(format!(
             "uploads are limited to {} bytes",
             state.files.upload_bytes
         ))),
-        Err(error) => Err(Error::bad_input(format!(
-            "the request cannot be read: {error}"
-        ))),
+        Err(error) => Err(unreadable(error)),
     }
+}
+
+/// Bodies above this size are parsed on a blocking thread, keeping the async threads free.
+const PARSE_INLINE_BYTES: usize = 64 * 1024;
+
+/// Reads a JSON request body of at most `limit` bytes and parses it straight into a
+/// [`async_graphql::Request`]: async-graphql's own reader would first buffer the whole document
+/// to tell a batch from a single request, which doubles the work for a bulk mutation.
+/// `announced` (the Content-Length, within the limit) sizes the buffer up front.
+async fn receive_json(
+    body: axum::extract::Request,
+    limit: usize,
+    announced: usize,
+) -> Result<async_graphql::Request, Error> {
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let mut stream = std::pin::pin!(limited(body, limit, exceeded.clone()));
+    let mut bytes = Vec::with_capacity(announced);
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(_) if exceeded.load(Ordering::Relaxed) => return Err(too_large(limit)),
+            Err(error) => return Err(unreadable(error)),
+        }
+    }
+    if bytes.len() <= PARSE_INLINE_BYTES {
+        return parse_json(&bytes);
+    }
+    tokio::task::spawn_blocking(move || parse_json(&bytes))
+        .await
+        .map_err(Error::internal)?
+}
+
+fn parse_json(bytes: &[u8]) -> Result<async_graphql::Request, Error> {
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(Error::bad_input(
+            "batched requests are not supported: send one operation per request",
+        ));
+    }
+    serde_json::from_slice(bytes).map_err(unreadable)
+}
+
+/// The body as a stream that fails (and sets `exceeded`) once more than `limit` bytes arrived.
+fn limited(
+    body: axum::extract::Request,
+    limit: usize,
+    exceeded: Arc<AtomicBool>,
+) -> impl async_graphql::futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    let mut received = 0usize;
+    body.into_body().into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        received += chunk.len();
+        if received > limit {
+            exceeded.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("request body too large"));
+        }
+        Ok(chunk)
+    })
+}
+
+fn too_large(limit: usize) -> Error {
+    Error::PayloadTooLarge(format!("the request body exceeds {limit} bytes"))
+}
+
+fn unreadable(error: impl std::fmt::Display) -> Error {
+    Error::bad_input(format!("the request cannot be read: {error}"))
 }
 
 /// The largest body (besides uploads) a caller may send: operators are trusted service

@@ -445,6 +445,19 @@ async fn an_operator_bulk_creates_profiles_across_users_and_apps_in_one_call(app
     let nothing = ok_in(&app, &ops, "acme", READ, first.clone()).await;
     assert_eq!(nothing["appProfile"], Value::Null);
 
+    // Documents are checked while earlier batches are written: a bad one in the second batch
+    // rolls back the first, and is reported before the existing pair.
+    let mut spoiled = profiles.clone();
+    spoiled[5_500]["data"] = json!(["not", "an", "object"]);
+    for on in ["FAIL", "REPLACE"] {
+        let variables = json!({ "p": spoiled, "on": on });
+        let body = call(&app, &ops, Some("acme"), BULK, variables).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{on}: {body}");
+        assert_eq!(problem_fields(&body), ["/profiles/5500/data"]);
+        let nothing = ok_in(&app, &ops, "acme", READ, first.clone()).await;
+        assert_eq!(nothing["appProfile"], Value::Null, "{on} wrote");
+    }
+
     let replace = json!({ "p": profiles, "on": "REPLACE" });
     let done = ok_in(&app, &ops, "acme", BULK, replace).await;
     assert_eq!(
@@ -715,4 +728,66 @@ async fn request_bodies_are_limited_by_caller_with_a_code(app: TestApp) {
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     let body = call(&app, &user, None, "{ apps { nope } }", json!({})).await;
     assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+}
+
+storage_test!(the_database_keeps_app_profiles_references_whatever_writes_them);
+async fn the_database_keeps_app_profiles_references_whatever_writes_them(app: TestApp) {
+    use entity::{app_profile, user};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+        SqlErr,
+    };
+
+    register(&app, "crm", None).await;
+    let users = sign_in(&app, &["u1".to_owned(), "u2".to_owned()], "acme").await;
+    let ids: Vec<uuid::Uuid> = users.iter().map(|u| u.parse().unwrap()).collect();
+    let ops = app.operator_token("acme-ops", &["acme"]);
+    let profiles = json!([
+        item(&users[0], "crm", json!({})),
+        item(&users[1], "crm", json!({}))
+    ]);
+    ok_in(&app, &ops, "acme", BULK, json!({ "p": profiles })).await;
+
+    let row = |user_id: uuid::Uuid, app_id: &str| app_profile::ActiveModel {
+        user_id: Set(user_id),
+        app_id: Set(app_id.to_owned()),
+        data: Set(json!({})),
+        version: Set(1),
+        created_at: Set(chrono::Utc::now()),
+        updated_at: Set(chrono::Utc::now()),
+    };
+    let refused_as_foreign_key = |result: Result<app_profile::Model, sea_orm::DbErr>| {
+        let error = result.expect_err("a profile with a dangling reference was stored");
+        assert!(
+            matches!(
+                error.sql_err(),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ),
+            "{error}"
+        );
+    };
+    refused_as_foreign_key(row(uuid::Uuid::new_v4(), "crm").insert(&app.db).await);
+    refused_as_foreign_key(row(ids[0], "nope").insert(&app.db).await);
+    let moved = app_profile::Entity::update_many()
+        .col_expr(app_profile::Column::AppId, Expr::value("nope"))
+        .filter(app_profile::Column::UserId.eq(ids[0]))
+        .exec(&app.db)
+        .await;
+    assert!(moved.is_err(), "a profile was moved to no app");
+    let kept = app_profile::Entity::find_by_id((ids[0], "crm".to_owned()))
+        .one(&app.db)
+        .await
+        .unwrap();
+    assert!(kept.is_some());
+
+    // Deleting a user deletes their profiles, and only theirs.
+    user::Entity::delete_by_id(ids[0])
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let left = app_profile::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].user_id, ids[1]);
+    assert_eq!(app_profile::Entity::find().count(&app.db).await.unwrap(), 1);
 }

@@ -208,3 +208,33 @@ async fn malformed_requests_get_error_codes_too(app: TestApp) {
         "{body}"
     );
 }
+
+storage_test!(unreadable_bodies_and_batches_are_bad_user_input);
+async fn unreadable_bodies_and_batches_are_bad_user_input(app: TestApp) {
+    let token = app.user_token("alice", &[("acme", "member")]);
+    for (body, expected) in [
+        ("{\"query\": \"{ me { id } }\"", "cannot be read"),
+        ("not json at all", "cannot be read"),
+        ("{\"query\": 7}", "cannot be read"),
+        (
+            "  [{\"query\": \"{ me { id } }\"}]",
+            "batched requests are not supported",
+        ),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{body}: {answer}");
+        assert!(
+            error_message(&answer).contains(expected),
+            "{body}: {answer}"
+        );
+    }
+}

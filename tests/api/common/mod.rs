@@ -99,6 +99,8 @@ pub enum Backend {
 pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
+    /// The service's database, for tests of what the schema itself guarantees.
+    pub db: sea_orm::DatabaseConnection,
     dev_key: DevKey,
     data_dir: tempfile::TempDir,
     bucket: Option<(String, String)>,
@@ -176,6 +178,7 @@ impl TestApp {
         configure(&mut config);
         let dev_key = DevKey::load_or_create(data_dir.path()).unwrap();
         let state = AppState::new(config).await.unwrap();
+        let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let app = userprofile::app(state);
@@ -183,6 +186,7 @@ impl TestApp {
         TestApp {
             base_url: format!("http://{address}"),
             client: reqwest::Client::new(),
+            db,
             dev_key,
             data_dir,
             bucket: None,
