@@ -44,13 +44,15 @@ impl OidcProvider {
             .arg(script)
             .env("OIDC_PORT", port.to_string())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            // Its complaints (a port taken, a crash) belong in the test log.
+            .stderr(std::process::Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("node runs the test OpenID provider");
         let stdout = child.stdout.take().unwrap();
         let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        // Generous: node starts slowly while the suite loads both cores.
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(90), async {
             while let Some(line) = lines.next_line().await.unwrap() {
                 if line == "ready" {
                     return true;
@@ -58,7 +60,10 @@ impl OidcProvider {
             }
             false
         });
-        assert!(ready.await.unwrap(), "the OpenID provider did not start");
+        let ready = ready
+            .await
+            .expect("the OpenID provider did not start within 90 s");
+        assert!(ready, "the OpenID provider exited before it was ready");
         OidcProvider {
             issuer: format!("http://127.0.0.1:{port}"),
             http: client(),
