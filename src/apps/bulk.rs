@@ -37,15 +37,28 @@ const NAMED_CONFLICTS: usize = 10;
 /// Checked batches waiting for the writer: enough to keep it busy, few enough to bound memory.
 const QUEUED_BATCHES: usize = 2;
 
-/// One profile to create.
+/// One profile to create; its document `D` is turned into JSON on the bulk's worker thread.
 #[derive(Clone, Debug)]
-pub struct BulkItem {
+pub struct BulkItem<D = Value> {
     /// The user, who must be a member of the operator's active tenant.
     pub user_id: Uuid,
     /// The app, which must be registered.
     pub app_id: String,
-    /// The document: a JSON object.
-    pub data: Value,
+    /// The document, to be a JSON object.
+    pub data: D,
+}
+
+/// A document as a request carried it. Converting 100 000 of them is CPU work, done by the
+/// bulk's worker thread while earlier batches are written rather than before the bulk starts.
+pub trait IntoDocument: Send + 'static {
+    /// The document as JSON, or why it is not JSON.
+    fn into_json(self) -> std::result::Result<Value, String>;
+}
+
+impl IntoDocument for Value {
+    fn into_json(self) -> std::result::Result<Value, String> {
+        Ok(self)
+    }
 }
 
 /// What to do when a (user, app) pair already has a profile.
@@ -76,10 +89,10 @@ struct Checker {
 
 impl Apps {
     /// Creates many profiles for members of the operator's active tenant, all or nothing.
-    pub async fn create_many(
+    pub async fn create_many<D: IntoDocument>(
         &self,
         tenant: &TenantProfiles<'_>,
-        items: Vec<BulkItem>,
+        items: Vec<BulkItem<D>>,
         on_existing: OnExisting,
     ) -> Result<BulkOutcome> {
         if items.is_empty() {
@@ -122,7 +135,7 @@ impl Apps {
     }
 
     /// The compiled schema (if any) of every app the items name; NOT_FOUND names unknown apps.
-    async fn schemas_of(&self, items: &[BulkItem]) -> Result<Schemas> {
+    async fn schemas_of<D>(&self, items: &[BulkItem<D>]) -> Result<Schemas> {
         let wanted: Vec<&str> = items
             .iter()
             .map(|item| item.app_id.as_str())
@@ -166,7 +179,7 @@ impl Apps {
 }
 
 /// Refuses pairs named more than once: which of two documents should win is the caller's call.
-fn check_pairs(items: &[BulkItem]) -> Result<()> {
+fn check_pairs<D>(items: &[BulkItem<D>]) -> Result<()> {
     let mut first_at: HashMap<(Uuid, &str), usize> = HashMap::with_capacity(items.len());
     let mut problems = Vec::new();
     for (index, item) in items.iter().enumerate() {
@@ -211,7 +224,11 @@ async fn write(
 /// Starts checking the documents on a blocking thread (checking 100 000 documents is CPU work),
 /// handing over batches of rows that passed. After the first problem no batch is sent, but
 /// every document is still checked, so that every problem is reported.
-fn check_in_batches(items: Vec<BulkItem>, schemas: Schemas, limits: DocumentLimits) -> Checker {
+fn check_in_batches<D: IntoDocument>(
+    items: Vec<BulkItem<D>>,
+    schemas: Schemas,
+    limits: DocumentLimits,
+) -> Checker {
     let (sender, batches) = mpsc::channel(QUEUED_BATCHES);
     let verdict = tokio::task::spawn_blocking(move || {
         let mut problems = Vec::new();
@@ -243,14 +260,18 @@ fn check_in_batches(items: Vec<BulkItem>, schemas: Schemas, limits: DocumentLimi
 
 /// Checks one document (shape, depth, size, then the app's schema); on success, returns how to
 /// make its row (serialising only documents that will be written).
-fn check_document(
+fn check_document<D: IntoDocument>(
     index: usize,
-    item: BulkItem,
+    item: BulkItem<D>,
     schemas: &Schemas,
     limits: DocumentLimits,
 ) -> std::result::Result<impl FnOnce() -> Row, Vec<Problem>> {
     let prefix = || format!("/profiles/{index}/data");
-    let document = Document::parse(item.data, limits, "").map_err(|p| vec![p.under(&prefix())])?;
+    let data = item
+        .data
+        .into_json()
+        .map_err(|why| vec![Problem::invalid(prefix(), format!("is not JSON: {why}"))])?;
+    let document = Document::parse(data, limits, "").map_err(|p| vec![p.under(&prefix())])?;
     if let Some(Some(schema)) = schemas.get(&item.app_id) {
         let violations = schema.violations(&document, "");
         if !violations.is_empty() {
@@ -277,13 +298,13 @@ async fn record(
     audit::record(txn, scope.tenant.id, &scope.actor, None, action, change).await
 }
 
-fn distinct_users(items: &[BulkItem]) -> Vec<Uuid> {
+fn distinct_users<D>(items: &[BulkItem<D>]) -> Vec<Uuid> {
     let users: HashSet<Uuid> = items.iter().map(|item| item.user_id).collect();
     users.into_iter().collect()
 }
 
 /// How many profiles each app gets (for the audit event; at most 100 apps are named).
-fn per_app(items: &[BulkItem]) -> BTreeMap<String, u64> {
+fn per_app<D>(items: &[BulkItem<D>]) -> BTreeMap<String, u64> {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for item in items {
         *counts.entry(&item.app_id).or_insert(0) += 1;
@@ -295,7 +316,7 @@ fn per_app(items: &[BulkItem]) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn keys_of(items: &[BulkItem]) -> Vec<(Uuid, String)> {
+fn keys_of<D>(items: &[BulkItem<D>]) -> Vec<(Uuid, String)> {
     items
         .iter()
         .map(|item| (item.user_id, item.app_id.clone()))

@@ -21,7 +21,7 @@ pub mod store;
 use sea_orm::DatabaseConnection;
 
 pub use access::{OwnProfiles, RegistryAdmin, TenantProfiles};
-pub use bulk::{BulkItem, BulkOutcome, OnExisting};
+pub use bulk::{BulkItem, BulkOutcome, IntoDocument, OnExisting};
 pub use document::{Document, DocumentLimits};
 pub use registry::{AppChange, NewApp};
 

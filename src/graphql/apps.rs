@@ -1,7 +1,13 @@
 //! Apps and app-scoped JSON profiles: thin resolvers over [`crate::apps`].
 
+use std::borrow::Cow;
+
+use async_graphql::registry::Registry;
 use async_graphql::types::Json;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{
+    Context, Enum, ID, InputObject, InputType, InputValueResult, MaybeUndefined, Object,
+    SimpleObject, Value as ConstValue,
+};
 use chrono::{DateTime, Utc};
 use entity::{app, app_profile};
 use serde_json::Value;
@@ -9,7 +15,8 @@ use serde_json::Value;
 use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{
-    AppChange, Apps, BulkItem, BulkOutcome, NewApp, OwnProfiles, RegistryAdmin, TenantProfiles,
+    AppChange, Apps, BulkItem, BulkOutcome, IntoDocument, NewApp, OwnProfiles, RegistryAdmin,
+    TenantProfiles,
 };
 use crate::auth::Session;
 use crate::auth::guard::OperatorGuard;
@@ -112,7 +119,41 @@ pub struct AppProfileInput {
     /// The app.
     app_id: ID,
     /// The document: a JSON object.
-    data: Json<Value>,
+    data: RequestJson,
+}
+
+/// A `JSON` input kept as the request carried it: the bulk's worker thread converts it, while
+/// earlier batches are written. The same `JSON` scalar as [`Json`] in the schema.
+pub struct RequestJson(ConstValue);
+
+impl InputType for RequestJson {
+    type RawValueType = ConstValue;
+
+    fn type_name() -> Cow<'static, str> {
+        <Json<Value> as InputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Json<Value> as InputType>::create_type_info(registry)
+    }
+
+    fn parse(value: Option<ConstValue>) -> InputValueResult<Self> {
+        Ok(RequestJson(value.unwrap_or_default()))
+    }
+
+    fn to_value(&self) -> ConstValue {
+        self.0.clone()
+    }
+
+    fn as_raw_value(&self) -> Option<&ConstValue> {
+        Some(&self.0)
+    }
+}
+
+impl IntoDocument for RequestJson {
+    fn into_json(self) -> Result<Value, String> {
+        async_graphql::from_value(self.0).map_err(|error| error.to_string())
+    }
 }
 
 /// What `createAppProfiles` does with a (user, app) pair that has a profile already.
@@ -272,7 +313,7 @@ impl AppMutation {
 }
 
 /// Parses every item's user id, reporting every malformed one by JSON pointer.
-fn bulk_items(profiles: Vec<AppProfileInput>) -> Result<Vec<BulkItem>, Error> {
+fn bulk_items(profiles: Vec<AppProfileInput>) -> Result<Vec<BulkItem<RequestJson>>, Error> {
     let mut items = Vec::with_capacity(profiles.len());
     let mut bad = Vec::new();
     for (index, profile) in profiles.into_iter().enumerate() {
@@ -280,7 +321,7 @@ fn bulk_items(profiles: Vec<AppProfileInput>) -> Result<Vec<BulkItem>, Error> {
             Ok(user_id) => items.push(BulkItem {
                 user_id,
                 app_id: profile.app_id.0,
-                data: profile.data.0,
+                data: profile.data,
             }),
             Err(_) => bad.push(Problem::invalid(
                 format!("/profiles/{index}/userId"),
