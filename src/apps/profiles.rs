@@ -14,8 +14,9 @@ use super::{Apps, registry, store};
 use crate::auth::TenantScope;
 use crate::error::{Error, Result};
 
-/// How often a patch without `expectedVersion` is re-applied when another write got in between.
-const PATCH_ATTEMPTS: usize = 3;
+/// How often a patch or a delete without `expectedVersion` is retried when another write got
+/// in between.
+const WRITE_ATTEMPTS: usize = 3;
 
 /// How many user ids an access refusal names.
 const NAMED_USERS: usize = 10;
@@ -85,7 +86,7 @@ impl Apps {
     ) -> Result<app_profile::Model> {
         let patch = Document::parse(patch, self.limits, "/patch").map_err(problems::one)?;
         let app = registry::get(&self.db, app_id).await?;
-        for _ in 0..PATCH_ATTEMPTS {
+        for _ in 0..WRITE_ATTEMPTS {
             let current = self.own_row(own, &app.id).await?;
             check_version(&current, expected_version)?;
             let merged = stored(&current)?
@@ -97,6 +98,36 @@ impl Apps {
             }
             if let Some(expected) = expected_version {
                 return Err(stale(expected));
+            }
+        }
+        Err(Error::Conflict(
+            "the profile changed concurrently several times in a row: retry".into(),
+        ))
+    }
+
+    /// Deletes the user's own profile for an app and returns its last state; NOT_FOUND when
+    /// there is none. With `expected_version`, a profile changed since is CONFLICT and stays.
+    pub async fn delete_mine(
+        &self,
+        own: &OwnProfiles,
+        app_id: &str,
+        expected_version: Option<i32>,
+    ) -> Result<app_profile::Model> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self.own_row(own, app_id).await?;
+            check_version(&current, expected_version)?;
+            let deleted = app_profile::Entity::delete_many()
+                .filter(app_profile::Column::UserId.eq(current.user_id))
+                .filter(app_profile::Column::AppId.eq(current.app_id.as_str()))
+                .filter(app_profile::Column::Version.eq(current.version))
+                .exec(&self.db)
+                .await?
+                .rows_affected;
+            match (deleted, expected_version) {
+                (0, Some(expected)) => return Err(stale(expected)),
+                // Changed in between, with no version to hold to: read it again and delete.
+                (0, None) => continue,
+                _ => return Ok(current),
             }
         }
         Err(Error::Conflict(

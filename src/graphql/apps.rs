@@ -310,6 +310,19 @@ impl AppMutation {
         let row = domain(ctx)?.update_mine(&own, &app_id, patch.0, expected_version);
         Ok(row.await?.into())
     }
+
+    /// Deletes the signed-in user's profile for an app and returns its last state; NOT_FOUND
+    /// when there is none. With `expectedVersion`, a profile changed since is CONFLICT.
+    async fn delete_my_app_profile(
+        &self,
+        ctx: &Context<'_>,
+        app_id: ID,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<AppProfile> {
+        let own = OwnProfiles::of(Session::of(ctx)?)?;
+        let row = domain(ctx)?.delete_mine(&own, &app_id, expected_version);
+        Ok(row.await?.into())
+    }
 }
 
 /// Parses every item's user id, reporting every malformed one by JSON pointer.

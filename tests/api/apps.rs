@@ -21,6 +21,8 @@ const CREATE_MINE: &str = "mutation($a: ID!, $d: JSON!) {
     createMyAppProfile(appId: $a, data: $d) { userId appId data version createdAt updatedAt } }";
 const PATCH_MINE: &str = "mutation($a: ID!, $p: JSON!, $v: Int) {
     updateMyAppProfile(appId: $a, patch: $p, expectedVersion: $v) { appId data version } }";
+const DELETE_MINE: &str = "mutation($a: ID!, $v: Int) {
+    deleteMyAppProfile(appId: $a, expectedVersion: $v) { userId appId data version } }";
 
 async fn call(
     app: &TestApp,
@@ -790,4 +792,50 @@ async fn the_database_keeps_app_profiles_references_whatever_writes_them(app: Te
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].user_id, ids[1]);
     assert_eq!(app_profile::Entity::find().count(&app.db).await.unwrap(), 1);
+}
+
+storage_test!(users_delete_only_their_own_profiles);
+async fn users_delete_only_their_own_profiles(app: TestApp) {
+    register(&app, "crm", None).await;
+    let alice = app.user_token("alice", &[("acme", "member")]);
+    let bob = app.user_token("bob", &[("acme", "owner")]);
+    app.ok(&alice, CREATE_MINE, json!({"a": "crm", "d": {"n": 1}}))
+        .await;
+    app.ok(&alice, PATCH_MINE, json!({"a": "crm", "p": {"n": 2}}))
+        .await;
+
+    // Another user, even the tenant's owner, reaches only their own (absent) profile.
+    let theirs = call(&app, &bob, None, DELETE_MINE, json!({"a": "crm"})).await;
+    assert_eq!(error_code(&theirs), "NOT_FOUND", "{theirs}");
+    let ops = app.operator_token("acme-ops", &["acme"]);
+    let operator = call(&app, &ops, Some("acme"), DELETE_MINE, json!({"a": "crm"})).await;
+    assert_eq!(error_code(&operator), "FORBIDDEN", "{operator}");
+
+    let stale = call(&app, &alice, None, DELETE_MINE, json!({"a": "crm", "v": 1})).await;
+    assert_eq!(error_code(&stale), "CONFLICT", "{stale}");
+    assert_eq!(
+        app.ok(&alice, MINE, json!({})).await["myAppProfiles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let deleted = app
+        .ok(&alice, DELETE_MINE, json!({"a": "crm", "v": 2}))
+        .await;
+    assert_eq!(deleted["deleteMyAppProfile"]["data"], json!({"n": 2}));
+    assert_eq!(deleted["deleteMyAppProfile"]["version"], 2);
+    assert_eq!(
+        app.ok(&alice, MINE, json!({})).await["myAppProfiles"],
+        json!([])
+    );
+    let again = call(&app, &alice, None, DELETE_MINE, json!({"a": "crm"})).await;
+    assert_eq!(error_code(&again), "NOT_FOUND", "{again}");
+
+    // Deleted, it can be created afresh, at version 1.
+    let created = app
+        .ok(&alice, CREATE_MINE, json!({"a": "crm", "d": {}}))
+        .await;
+    assert_eq!(created["createMyAppProfile"]["version"], 1);
 }
