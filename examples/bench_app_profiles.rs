@@ -50,7 +50,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     userprofile::install_crypto_provider();
-    // The service logs each bulk's check and write times.
+    // The service logs each bulk's time from its first check to its commit.
     tracing_subscriber::fmt()
         .with_env_filter("warn,userprofile::apps=info")
         .with_target(false)

@@ -161,10 +161,9 @@ impl Apps {
         }
     }
 
-    /// CONFLICT naming the pairs of `keys` that have a profile (read after the rollback).
-    async fn conflict(&self, keys: &[(Uuid, String)]) -> Result<Error> {
-        let pairs: Vec<(Uuid, &str)> = keys.iter().map(|(u, a)| (*u, a.as_str())).collect();
-        let existing = store::existing_among(&self.db, &pairs).await?;
+    /// CONFLICT naming the pairs among `pairs` that have a profile (read after the rollback).
+    async fn conflict(&self, pairs: &[(Uuid, String)]) -> Result<Error> {
+        let existing = store::existing_among(&self.db, &borrowed(pairs)).await?;
         let named: Vec<String> = existing
             .iter()
             .take(NAMED_CONFLICTS)

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use entity::{app, app_profile};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -117,9 +117,7 @@ impl Apps {
             let current = self.own_row(own, app_id).await?;
             check_version(&current, expected_version)?;
             let deleted = app_profile::Entity::delete_many()
-                .filter(app_profile::Column::UserId.eq(current.user_id))
-                .filter(app_profile::Column::AppId.eq(current.app_id.as_str()))
-                .filter(app_profile::Column::Version.eq(current.version))
+                .filter(still_at(&current))
                 .exec(&self.db)
                 .await?
                 .rows_affected;
@@ -197,9 +195,7 @@ impl Apps {
             .col_expr(app_profile::Column::Data, Expr::val(data.clone()))
             .col_expr(app_profile::Column::Version, Expr::val(current.version + 1))
             .col_expr(app_profile::Column::UpdatedAt, Expr::val(now))
-            .filter(app_profile::Column::UserId.eq(current.user_id))
-            .filter(app_profile::Column::AppId.eq(current.app_id.as_str()))
-            .filter(app_profile::Column::Version.eq(current.version))
+            .filter(still_at(&current))
             .exec(&self.db)
             .await?;
         if result.rows_affected == 0 {
@@ -255,6 +251,14 @@ fn check_version(current: &app_profile::Model, expected: Option<i32>) -> Result<
         ))),
         _ => Ok(()),
     }
+}
+
+/// The row `current` was read from, as long as it still has the version it was read with.
+fn still_at(current: &app_profile::Model) -> Condition {
+    Condition::all()
+        .add(app_profile::Column::UserId.eq(current.user_id))
+        .add(app_profile::Column::AppId.eq(current.app_id.as_str()))
+        .add(app_profile::Column::Version.eq(current.version))
 }
 
 fn stale(expected: i32) -> Error {
