@@ -7,6 +7,7 @@ mod common;
 
 mod apps;
 mod auth;
+mod database;
 mod fields;
 mod files;
 mod foundation;
