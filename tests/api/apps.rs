@@ -484,6 +484,51 @@ async fn an_operator_bulk_creates_profiles_across_users_and_apps_in_one_call(app
     assert_eq!(replaced["myAppProfiles"][0]["version"], 2);
 }
 
+storage_test!(an_operator_bulk_creates_100_000_profiles_in_one_call);
+async fn an_operator_bulk_creates_100_000_profiles_in_one_call(app: TestApp) {
+    // 1 000 users x 100 apps, each document different; the benchmark times the same request.
+    let apps: Vec<String> = (0..100).map(|i| format!("app-{i:03}")).collect();
+    futures::stream::iter(&apps)
+        .for_each_concurrent(8, |id| register(&app, id, None))
+        .await;
+    let subjects: Vec<String> = (0..1_000).map(|i| format!("user-{i:04}")).collect();
+    let users = sign_in(&app, &subjects, "acme").await;
+    let profiles: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .flat_map(|(u, user)| {
+            apps.iter().enumerate().map(move |(a, id)| {
+                item(
+                    user,
+                    id,
+                    json!({"visits": u * 100 + a, "flags": {"beta": a % 2 == 0}}),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(profiles.len(), 100_000);
+
+    let ops = app.operator_token("acme-ops", &["acme"]);
+    let done = ok_in(&app, &ops, "acme", BULK, json!({ "p": profiles })).await;
+    assert_eq!(
+        done["createAppProfiles"],
+        json!({"created": 100_000, "replaced": 0})
+    );
+
+    let last = json!({"u": users[999], "a": "app-099"});
+    let read = ok_in(&app, &ops, "acme", READ, last).await;
+    assert_eq!(read["appProfile"]["data"]["visits"], 99_999);
+    let user = app.user_token(&subjects[500], &[("acme", "member")]);
+    let mine = app.ok(&user, MINE, json!({})).await["myAppProfiles"].clone();
+    let visits: Vec<u64> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["data"]["visits"].as_u64().unwrap())
+        .collect();
+    assert_eq!(visits, (50_000..50_100).collect::<Vec<u64>>());
+}
+
 storage_test!(a_bulk_with_any_bad_item_writes_nothing_and_names_every_bad_item);
 async fn a_bulk_with_any_bad_item_writes_nothing_and_names_every_bad_item(app: TestApp) {
     let schema = json!({"type": "object", "properties": {"age": {"type": "integer"}}});
