@@ -104,8 +104,17 @@ impl Error {
 }
 
 impl From<sea_orm::DbErr> for Error {
+    /// Writes check what they refer to before they write, so a write that still breaks a
+    /// reference lost a race with a delete (an app deleted while a profile was written): the
+    /// client's retry will get the plain answer.
     fn from(error: sea_orm::DbErr) -> Self {
-        Error::internal(error)
+        match error.sql_err() {
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Error::Conflict(
+                "something this change refers to was deleted meanwhile: read it again and retry"
+                    .into(),
+            ),
+            _ => Error::internal(error),
+        }
     }
 }
 

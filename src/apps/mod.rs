@@ -23,7 +23,7 @@ use sea_orm::DatabaseConnection;
 pub use access::{OwnProfiles, RegistryAdmin, TenantProfiles};
 pub use bulk::{BulkItem, BulkOutcome, IntoDocument, OnExisting};
 pub use document::{Document, DocumentLimits};
-pub use registry::{AppChange, NewApp};
+pub use registry::{AppChange, DeletedApp, NewApp};
 
 use crate::config::Limits;
 

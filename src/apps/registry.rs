@@ -1,11 +1,11 @@
 //! The app registry: every app that keeps profiles, with its optional JSON Schema.
 
 use chrono::Utc;
-use entity::app;
+use entity::{app, app_profile};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -31,6 +31,15 @@ pub struct NewApp {
     pub description: Option<String>,
     /// JSON Schema every profile document must satisfy.
     pub json_schema: Option<Value>,
+}
+
+/// What deleting an app removed.
+#[derive(Clone, Debug)]
+pub struct DeletedApp {
+    /// The app as it was.
+    pub app: app::Model,
+    /// Its profiles, deleted with it.
+    pub profiles: u64,
 }
 
 /// A change to an app: `None` keeps a value, `Some(None)` clears an optional one.
@@ -116,6 +125,41 @@ impl Apps {
             row.json_schema = Set(schema.map(valid_schema).transpose()?);
         }
         Ok(row.update(&self.db).await?)
+    }
+
+    /// Deletes an app; an unknown id is NOT_FOUND. An app with profiles is CONFLICT unless
+    /// `with_profiles`, which deletes them with it, every tenant's, in the same transaction.
+    pub async fn delete_app(
+        &self,
+        _admin: &RegistryAdmin,
+        id: &str,
+        with_profiles: bool,
+    ) -> Result<DeletedApp> {
+        let txn = self.db.begin().await?;
+        // PostgreSQL: the row lock makes profile writes in flight finish first and later ones
+        // wait, then fail on the missing app. SQLite: the first DELETE takes the write lock.
+        let app = app::Entity::find_by_id(id.to_owned())
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let profiles = app_profile::Entity::delete_many()
+            .filter(app_profile::Column::AppId.eq(id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if profiles > 0 && !with_profiles {
+            txn.rollback().await?;
+            return Err(Error::Conflict(format!(
+                "app {id:?} has {profiles} profiles: send deleteProfiles: true to delete them with it"
+            )));
+        }
+        let deleted = app::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
+        if deleted.rows_affected == 0 {
+            return Err(not_found(id));
+        }
+        txn.commit().await?;
+        Ok(DeletedApp { app, profiles })
     }
 }
 

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{
-    AppChange, Apps, BulkItem, BulkOutcome, IntoDocument, NewApp, OwnProfiles, RegistryAdmin,
-    TenantProfiles,
+    AppChange, Apps, BulkItem, BulkOutcome, DeletedApp, IntoDocument, NewApp, OwnProfiles,
+    RegistryAdmin, TenantProfiles,
 };
 use crate::auth::Session;
 use crate::auth::guard::OperatorGuard;
@@ -78,6 +78,24 @@ impl From<app_profile::Model> for AppProfile {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+        }
+    }
+}
+
+/// What `deleteApp` removed.
+#[derive(SimpleObject)]
+pub struct AppDeletion {
+    /// The app as it was.
+    app: App,
+    /// How many profiles, across every tenant, were deleted with it.
+    profiles_deleted: u64,
+}
+
+impl From<DeletedApp> for AppDeletion {
+    fn from(deleted: DeletedApp) -> Self {
+        AppDeletion {
+            app: deleted.app.into(),
+            profiles_deleted: deleted.profiles,
         }
     }
 }
@@ -267,6 +285,20 @@ impl AppMutation {
             json_schema: optional(input.json_schema).map(|s| s.map(|schema| schema.0)),
         };
         Ok(domain(ctx)?.update_app(&admin, &id, change).await?.into())
+    }
+
+    /// Deletes an app (operators granted every tenant). An app with profiles is CONFLICT
+    /// unless `deleteProfiles: true`, which deletes them with it, in every tenant.
+    #[graphql(guard = "OperatorGuard")]
+    async fn delete_app(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = false)] delete_profiles: bool,
+    ) -> async_graphql::Result<AppDeletion> {
+        let admin = RegistryAdmin::of(Session::of(ctx)?)?;
+        let deleted = domain(ctx)?.delete_app(&admin, &id, delete_profiles);
+        Ok(deleted.await?.into())
     }
 
     /// Creates many profiles across users and apps in one transaction, all or nothing

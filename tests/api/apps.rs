@@ -12,6 +12,8 @@ const CREATE_APP: &str = "mutation($input: CreateAppInput!) {
 const UPDATE_APP: &str = "mutation($id: ID!, $input: UpdateAppInput!) {
     updateApp(id: $id, input: $input) { id name domain description jsonSchema } }";
 const APPS: &str = "{ apps { id name domain description jsonSchema } }";
+const DELETE_APP: &str = "mutation($id: ID!, $all: Boolean! = false) {
+    deleteApp(id: $id, deleteProfiles: $all) { app { id name } profilesDeleted } }";
 const BULK: &str = "mutation($p: [AppProfileInput!]!, $on: OnExisting! = FAIL) {
     createAppProfiles(profiles: $p, onExisting: $on) { created replaced } }";
 const READ: &str = "query($u: ID!, $a: ID!) {
@@ -126,6 +128,113 @@ async fn operators_register_apps_and_every_signed_in_caller_reads_them(app: Test
         })
         .await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+}
+
+storage_test!(operators_delete_apps_and_their_profiles_only_when_asked);
+async fn operators_delete_apps_and_their_profiles_only_when_asked(app: TestApp) {
+    register(&app, "crm", None).await;
+    register(&app, "web", None).await;
+    register(&app, "unused", None).await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    let bea = app.user_token("bea", &[("beta", "owner")]);
+    for (token, app_id) in [(&ann, "crm"), (&bea, "crm"), (&ann, "web")] {
+        app.ok(token, CREATE_MINE, json!({"a": app_id, "d": {"x": 1}}))
+            .await;
+    }
+
+    // Only operators granted every tenant: not a tenant's operator, not a tenant owner.
+    let acme_ops = app.operator_token("acme-ops", &["acme"]);
+    for token in [&acme_ops, &bea] {
+        let body = call(&app, token, None, DELETE_APP, json!({"id": "crm"})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    }
+
+    // Profiles go only when asked for, whichever tenants they belong to.
+    let root = root(&app);
+    let refused = call(&app, &root, None, DELETE_APP, json!({"id": "crm"})).await;
+    assert_eq!(error_code(&refused), "CONFLICT");
+    assert!(error_message(&refused).contains("2 profiles"), "{refused}");
+    let kept = app.ok(&bea, MINE, json!({"a": "crm"})).await;
+    assert_eq!(kept["myAppProfiles"].as_array().unwrap().len(), 1);
+
+    let variables = json!({"id": "crm", "all": true});
+    let deleted = app.ok(&root, DELETE_APP, variables.clone()).await["deleteApp"].clone();
+    assert_eq!(
+        deleted,
+        json!({"app": {"id": "crm", "name": "CRM"}, "profilesDeleted": 2})
+    );
+    let unused = app.ok(&root, DELETE_APP, json!({"id": "unused"})).await;
+    assert_eq!(unused["deleteApp"]["profilesDeleted"], 0);
+    let again = call(&app, &root, None, DELETE_APP, variables).await;
+    assert_eq!(error_code(&again), "NOT_FOUND");
+
+    let listed = app.ok(&ann, APPS, json!({})).await;
+    assert_eq!(
+        listed["apps"],
+        json!([{"id": "web", "name": "WEB", "domain": null,
+        "description": null, "jsonSchema": null}])
+    );
+    let left = app.ok(&ann, MINE, json!({})).await["myAppProfiles"].clone();
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["appId"], "web");
+    let write = call(&app, &ann, None, CREATE_MINE, json!({"a": "crm", "d": {}})).await;
+    assert_eq!(error_code(&write), "NOT_FOUND");
+
+    // An app registered again under the same id starts empty.
+    register(&app, "crm", None).await;
+    let fresh = app.ok(&bea, MINE, json!({"a": "crm"})).await;
+    assert_eq!(fresh["myAppProfiles"], json!([]));
+}
+
+/// A profile written while its app is deleted (PostgreSQL, where the two really overlap): the
+/// writer waits for the delete, then gets CONFLICT, never an internal error, and nothing stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_written_while_its_app_is_deleted_is_a_conflict() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let app = TestApp::spawn(Backend::Postgres).await;
+    register(&app, "crm", None).await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    app.user_id(&ann).await;
+
+    let deleting = app.db.begin().await.unwrap();
+    deleting
+        .execute_unprepared("SELECT 1 FROM apps WHERE id = 'crm' FOR UPDATE")
+        .await
+        .unwrap();
+    let writing = {
+        let (app, ann) = (&app, &ann);
+        async move { call(app, ann, None, CREATE_MINE, json!({"a": "crm", "d": {}})).await }
+    };
+    let delete_once_the_writer_waits = async {
+        wait_for_a_lock_wait(&app).await;
+        deleting
+            .execute_unprepared("DELETE FROM apps WHERE id = 'crm'")
+            .await
+            .unwrap();
+        deleting.commit().await.unwrap();
+    };
+    let (body, ()) = tokio::join!(writing, delete_once_the_writer_waits);
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
+    assert!(error_message(&body).contains("deleted meanwhile"), "{body}");
+    let mine = app.ok(&ann, MINE, json!({})).await;
+    assert_eq!(mine["myAppProfiles"], json!([]));
+}
+
+/// Waits until some session of the test's database waits for a row lock.
+async fn wait_for_a_lock_wait(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let query = "SELECT count(*) AS waiting FROM pg_stat_activity \
+        WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    for _ in 0..500 {
+        let statement = Statement::from_string(sea_orm::DbBackend::Postgres, query);
+        let row = app.db.query_one_raw(statement).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "waiting").unwrap() > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the profile write never waited for the app's row lock");
 }
 
 storage_test!(operators_change_apps_and_their_json_schema);
