@@ -137,7 +137,7 @@ impl Apps {
     ) -> Result<DeletedApp> {
         let txn = self.db.begin().await?;
         // PostgreSQL: the row lock makes profile writes in flight finish first and later ones
-        // wait, then fail on the missing app. SQLite: the first DELETE takes the write lock.
+        // wait, then fail on the missing app; nobody else can delete the app before the commit.
         let app = app::Entity::find_by_id(id.to_owned())
             .lock_exclusive()
             .one(&txn)
@@ -154,10 +154,7 @@ impl Apps {
                 "app {id:?} has {profiles} profiles: send deleteProfiles: true to delete them with it"
             )));
         }
-        let deleted = app::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
-        if deleted.rows_affected == 0 {
-            return Err(not_found(id));
-        }
+        app::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
         txn.commit().await?;
         Ok(DeletedApp { app, profiles })
     }
