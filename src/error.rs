@@ -104,15 +104,25 @@ impl Error {
 }
 
 impl From<sea_orm::DbErr> for Error {
-    /// Writes check what they refer to before they write, so a write that still breaks a
-    /// reference lost a race with a delete (an app deleted while a profile was written): the
-    /// client's retry will get the plain answer.
+    /// Writes check what they refer to, and what must be unique, before they write, so a
+    /// write that still breaks a reference or a unique key lost a race with a concurrent
+    /// request (an app deleted while a profile was written, a field created twice at once):
+    /// the client's retry will get the plain answer.
     fn from(error: sea_orm::DbErr) -> Self {
         match error.sql_err() {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Error::Conflict(
                 "something this change refers to was deleted meanwhile: read it again and retry"
                     .into(),
             ),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
+                // The database's text names tables and constraints: log it, don't show it.
+                tracing::debug!(detail, "unique violation answered as CONFLICT");
+                Error::Conflict(
+                    "something with the same key (or name) was created meanwhile, probably by a \
+                     concurrent request: read the current state and retry"
+                        .into(),
+                )
+            }
             _ => Error::internal(error),
         }
     }

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::problems::Problem;
 use crate::config::Limits;
+use crate::integrity::nul;
 
 /// How large and how deep one document may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +42,11 @@ impl Document {
             ));
         };
         check(&map, limits, pointer)?;
-        Ok(Document(Value::Object(map)))
+        let value = Value::Object(map);
+        if let Some(place) = nul::nul_pointers(&value, pointer).into_iter().next() {
+            return Err(Problem::invalid(place, nul::REFUSAL));
+        }
+        Ok(Document(value))
     }
 
     /// Reads a stored document; a stored value that is not an object is a broken row.
@@ -208,6 +213,14 @@ mod tests {
             merged.into_value(),
             json!({"b": {"c": 5, "d": 3}, "e": [1]})
         );
+    }
+
+    #[test]
+    fn nul_is_refused_where_it_is() {
+        let problem = Document::parse(json!({"a": ["ok", "x\u{0}"]}), LIMITS, "/data");
+        let problem = problem.unwrap_err();
+        assert_eq!(problem.pointer, "/data/a/1");
+        assert!(problem.message().contains("U+0000"), "{problem:?}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::problems;
 use super::{Apps, registry, store};
 use crate::auth::TenantScope;
 use crate::error::{Error, Result};
+use crate::integrity::version::{stale, versioned_update};
 
 /// How often a patch or a delete without `expectedVersion` is retried when another write got
 /// in between.
@@ -96,9 +97,8 @@ impl Apps {
             if let Some(updated) = self.compare_and_set(current, merged).await? {
                 return Ok(updated);
             }
-            if let Some(expected) = expected_version {
-                return Err(stale(expected));
-            }
+            // Another write got in between: read again; with `expected_version`, the next
+            // check reports the version as stale.
         }
         Err(Error::Conflict(
             "the profile changed concurrently several times in a row: retry".into(),
@@ -121,12 +121,11 @@ impl Apps {
                 .exec(&self.db)
                 .await?
                 .rows_affected;
-            match (deleted, expected_version) {
-                (0, Some(expected)) => return Err(stale(expected)),
-                // Changed in between, with no version to hold to: read it again and delete.
-                (0, None) => continue,
-                _ => return Ok(current),
+            if deleted > 0 {
+                return Ok(current);
             }
+            // Changed in between: read again; with `expected_version`, the next check reports
+            // the version as stale.
         }
         Err(Error::Conflict(
             "the profile changed concurrently several times in a row: retry".into(),
@@ -191,14 +190,13 @@ impl Apps {
     ) -> Result<Option<app_profile::Model>> {
         let now = Utc::now();
         let data = document.into_value();
-        let result = app_profile::Entity::update_many()
+        let update = app_profile::Entity::update_many()
             .col_expr(app_profile::Column::Data, Expr::val(data.clone()))
-            .col_expr(app_profile::Column::Version, Expr::val(current.version + 1))
             .col_expr(app_profile::Column::UpdatedAt, Expr::val(now))
-            .filter(still_at(&current))
-            .exec(&self.db)
-            .await?;
-        if result.rows_affected == 0 {
+            .filter(app_profile::Column::UserId.eq(current.user_id))
+            .filter(app_profile::Column::AppId.eq(current.app_id.as_str()));
+        let version = Some(current.version);
+        if !versioned_update(&self.db, update, app_profile::Column::Version, version).await? {
             return Ok(None);
         }
         Ok(Some(app_profile::Model {
@@ -245,10 +243,9 @@ pub(super) async fn require_members(
 
 fn check_version(current: &app_profile::Model, expected: Option<i32>) -> Result<()> {
     match expected {
-        Some(expected) if expected != current.version => Err(Error::Conflict(format!(
-            "the profile is at version {}, not the expected {expected}: read it again and retry",
-            current.version
-        ))),
+        Some(expected) if expected != current.version => {
+            Err(stale("the profile", current.version, expected))
+        }
         _ => Ok(()),
     }
 }
@@ -259,12 +256,6 @@ fn still_at(current: &app_profile::Model) -> Condition {
         .add(app_profile::Column::UserId.eq(current.user_id))
         .add(app_profile::Column::AppId.eq(current.app_id.as_str()))
         .add(app_profile::Column::Version.eq(current.version))
-}
-
-fn stale(expected: i32) -> Error {
-    Error::Conflict(format!(
-        "the profile changed after version {expected}: read it again and retry"
-    ))
 }
 
 fn stored(row: &app_profile::Model) -> Result<Document> {

@@ -227,11 +227,7 @@ impl Provider {
         match info {
             Ok(mut info) if info.get("sub").and_then(Value::as_str) == Some(&verified.subject) => {
                 apply_mappings(&mut info, &self.config.claim_mappings);
-                for (name, value) in info {
-                    verified.claims.entry(name).or_insert(value);
-                }
-                verified.tenants =
-                    super::tokens::tenant_claims(verified.claims.get(&self.rules.tenants_claim));
+                verified.add_claims(info, &self.rules);
             }
             Ok(_) => {
                 tracing::warn!(issuer = %self.config.issuer, "userinfo answered for another subject")

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 
 use entity::membership::Role;
 
+use crate::integrity::nul;
+
 /// The operator scope used when the configuration names none.
 pub const DEFAULT_OPERATOR_SCOPE: &str = "userprofile:operator";
 
@@ -119,11 +121,13 @@ impl VerifiedToken {
     /// token carries the operator scope.
     pub fn new(
         issuer: String,
-        subject: String,
+        mut subject: String,
         expires_at: i64,
-        claims: Map<String, Value>,
+        mut claims: Map<String, Value>,
         rules: &ClaimRules,
     ) -> VerifiedToken {
+        subject.retain(|c| c != '\0');
+        strip_nul(&mut claims);
         let tenants = tenant_claims(claims.get(&rules.tenants_claim));
         let mut token = VerifiedToken {
             issuer,
@@ -158,6 +162,16 @@ impl VerifiedToken {
         token
     }
 
+    /// Adds the claims of another source (the provider's userinfo) that the token lacks,
+    /// cleaned like the token's own.
+    pub fn add_claims(&mut self, mut more: Map<String, Value>, rules: &ClaimRules) {
+        strip_nul(&mut more);
+        for (name, value) in more {
+            self.claims.entry(name).or_insert(value);
+        }
+        self.tenants = tenant_claims(self.claims.get(&rules.tenants_claim));
+    }
+
     /// A string claim, if present and a string.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
@@ -167,6 +181,17 @@ impl VerifiedToken {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.claim_str("scope")
             .is_some_and(|scopes| scopes.split_whitespace().any(|s| s == scope))
+    }
+}
+
+/// Claims are stored (users, tenants, the card's provider values), and a provider's U+0000 must
+/// neither reach the database nor lock the user out: every claim is read through here, which
+/// removes it.
+fn strip_nul(claims: &mut Map<String, Value>) {
+    let mut all = Value::Object(std::mem::take(claims));
+    nul::strip(&mut all);
+    if let Value::Object(cleaned) = all {
+        *claims = cleaned;
     }
 }
 

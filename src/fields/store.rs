@@ -12,7 +12,7 @@ use moka::future::Cache;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -24,6 +24,8 @@ use super::{Access, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules};
 use crate::audit;
 use crate::auth::TenantScope;
 use crate::error::{Error, InputProblem, Result};
+use crate::integrity::nul;
+use crate::integrity::version::{stale, versioned_update};
 
 /// The definitions of one tenant in display order, archived ones included.
 #[derive(Debug, Default)]
@@ -245,6 +247,7 @@ fn next_position(fields: &TenantFields) -> i32 {
 fn check_new(new: &NewField) -> Result<()> {
     FieldKey::parse(&new.key)?;
     let mut problems = check_texts(&new.labels, &new.help);
+    problems.extend(check_nul(&new.labels, &new.help, &new.options, &new.rules));
     problems.extend(check_definition(new.kind, &new.options, &new.rules));
     problems.extend(check_access(new.member_access, new.admin_access));
     fail_on(&new.key, problems)
@@ -268,6 +271,21 @@ fn check_texts(labels: &BTreeMap<String, String>, help: &BTreeMap<String, String
         }
     }
     problems
+}
+
+/// Every text of a definition is stored, so none may hold NUL; each is named by its JSON pointer
+/// in the stored definition (`/labels/en`, `/options/0/labels/fr`).
+fn check_nul(
+    labels: &BTreeMap<String, String>,
+    help: &BTreeMap<String, String>,
+    options: &[ChoiceOption],
+    rules: &Rules,
+) -> Vec<String> {
+    let stored = json!({"labels": labels, "help": help, "options": options, "validation": rules});
+    nul::nul_pointers(&stored, "")
+        .into_iter()
+        .map(|pointer| format!("{pointer} {}", nul::REFUSAL))
+        .collect()
 }
 
 fn check_access(member: Access, admin: Access) -> Vec<String> {
@@ -363,6 +381,29 @@ async fn find_row(
         .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant.slug)))
 }
 
+/// Bumps the version of definition `id` (checking `expected` in the same statement) and returns
+/// the row as bumped. Run first in a write transaction: the bump holds the row's write lock
+/// until the commit, so concurrent changes queue, and of several based on one version only the
+/// first succeeds.
+async fn claim(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+    expected: Option<i32>,
+) -> Result<field_definition::Model> {
+    let update = field_definition::Entity::update_many()
+        .col_expr(field_definition::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(field_definition::Column::Id.eq(id))
+        .filter(field_definition::Column::TenantId.eq(scope.tenant.id));
+    let bumped = versioned_update(txn, update, field_definition::Column::Version, expected).await?;
+    let row = find_row(txn, scope, id).await?;
+    if !bumped {
+        let field = format!("field {}", row.key);
+        return Err(stale(&field, row.version, expected.unwrap_or(row.version)));
+    }
+    Ok(row)
+}
+
 /// Applies changes to a definition.
 pub async fn update(
     db: &DatabaseConnection,
@@ -372,17 +413,8 @@ pub async fn update(
     changes: FieldChanges,
 ) -> Result<FieldDefinition> {
     let txn = db.begin().await?;
-    let before = find_row(&txn, scope, id).await?;
+    let before = claim(&txn, scope, id, changes.expected_version).await?;
     let current = FieldDefinition::from_row(before.clone())?;
-    if let Some(expected) = changes.expected_version
-        && expected != current.version
-    {
-        return Err(Error::Conflict(format!(
-            "field {} is at version {}, not {expected}: reload it and try again",
-            current.key.as_str(),
-            current.version
-        )));
-    }
     if current.builtin && (changes.options.is_some() || changes.rules.is_some()) {
         return Err(Error::bad_input(format!(
             "{} is a built-in field: relabel, reorder, hide or lock it, but its options and rules are fixed",
@@ -396,6 +428,7 @@ pub async fn update(
     let member = changes.member_access.unwrap_or(current.member_access);
     let admin = changes.admin_access.unwrap_or(current.admin_access);
     let mut problems = check_texts(&labels, &help);
+    problems.extend(check_nul(&labels, &help, &options, &rules));
     problems.extend(check_definition(current.kind, &options, &rules));
     problems.extend(check_access(member, admin));
     fail_on(current.key.as_str(), problems)?;
@@ -413,8 +446,6 @@ pub async fn update(
         .to_owned());
     row.member_access = Set(member.as_str().to_owned());
     row.admin_access = Set(admin.as_str().to_owned());
-    row.version = Set(current.version + 1);
-    row.updated_at = Set(Utc::now());
     let after = row.update(&txn).await?;
     let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
     audit::record(
@@ -490,9 +521,10 @@ pub async fn set_archived(
     scope: &TenantScope,
     id: Uuid,
     archived: bool,
+    expected_version: Option<i32>,
 ) -> Result<FieldDefinition> {
     let txn = db.begin().await?;
-    let before = find_row(&txn, scope, id).await?;
+    let before = claim(&txn, scope, id, expected_version).await?;
     if before.builtin {
         return Err(Error::bad_input(format!(
             "{} is a built-in field and cannot be archived; hide it with its access settings",
@@ -501,8 +533,6 @@ pub async fn set_archived(
     }
     let mut row: field_definition::ActiveModel = before.clone().into();
     row.archived_at = Set(archived.then(Utc::now));
-    row.version = Set(before.version + 1);
-    row.updated_at = Set(Utc::now());
     let after = row.update(&txn).await?;
     let action = if archived {
         "field.archive"
@@ -523,16 +553,17 @@ pub async fn set_archived(
     FieldDefinition::from_row(after)
 }
 
-/// Deletes a field and every value of it, for good (operators, with the key as confirmation).
+/// Deletes a field and every value of it, for good (operators, with the key as confirmation),
+/// inside `txn`; returns the ids of the files its values held, for the caller to release in
+/// the same transaction (`crate::profiles::purge_field`). Invalidate the registry after the
+/// commit.
 pub async fn purge(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
+    txn: &DatabaseTransaction,
     scope: &TenantScope,
     id: Uuid,
     confirm_key: &str,
-) -> Result<()> {
-    let txn = db.begin().await?;
-    let row = find_row(&txn, scope, id).await?;
+) -> Result<Vec<Uuid>> {
+    let row = find_row(txn, scope, id).await?;
     if row.builtin {
         return Err(Error::bad_input(format!(
             "{} is a built-in field and cannot be purged",
@@ -544,17 +575,16 @@ pub async fn purge(
             "confirmKey must repeat the key of the field being purged",
         ));
     }
+    let held_files = held_files(txn, &row).await?;
     let values = field_value::Entity::delete_many()
         .filter(field_value::Column::FieldId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
-    field_definition::Entity::delete_by_id(id)
-        .exec(&txn)
-        .await?;
+    field_definition::Entity::delete_by_id(id).exec(txn).await?;
     let change = json!({"before": definition_json(&row), "valuesDeleted": values});
     audit::record(
-        &txn,
+        txn,
         scope.tenant.id,
         &scope.actor,
         None,
@@ -562,7 +592,20 @@ pub async fn purge(
         change,
     )
     .await?;
-    txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
-    Ok(())
+    Ok(held_files)
+}
+
+/// The ids of the files that the values of an IMAGE or FILE field hold.
+async fn held_files(db: &impl ConnectionTrait, row: &field_definition::Model) -> Result<Vec<Uuid>> {
+    if !row.kind.parse::<FieldKind>()?.is_file() {
+        return Ok(Vec::new());
+    }
+    let values = field_value::Entity::find()
+        .filter(field_value::Column::FieldId.eq(row.id))
+        .all(db)
+        .await?;
+    Ok(values
+        .iter()
+        .filter_map(|v| crate::files::file_id_of(&v.value))
+        .collect())
 }

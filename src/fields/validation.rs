@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{ChoiceOption, FieldDefinition, FieldKind, is_valid_key};
 use crate::error::Error;
+use crate::integrity::nul;
 
 /// Longest short text when the definition sets no `maxLength`.
 pub const SHORT_TEXT_MAX: usize = 255;
@@ -168,8 +169,13 @@ pub fn check_value(field: &FieldDefinition, value: &Value) -> Result<Value, Stri
     }
 }
 
+/// The text of a value; every text kind reads its value through here, so none stores NUL.
 fn as_text(value: &Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| "expected text".to_owned())
+    let text = value.as_str().ok_or_else(|| "expected text".to_owned())?;
+    if nul::has_nul(text) {
+        return Err(format!("the text {}", nul::REFUSAL));
+    }
+    Ok(text)
 }
 
 fn text(
@@ -292,4 +298,53 @@ fn file_id(value: &Value) -> Result<Value, String> {
     uuid::Uuid::parse_str(text)
         .map(|id| Value::String(id.to_string()))
         .map_err(|_| format!("{text:?} is not a file id"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::fields::{Access, FieldKey};
+
+    fn field(kind: FieldKind) -> FieldDefinition {
+        FieldDefinition {
+            id: uuid::Uuid::nil(),
+            tenant_id: uuid::Uuid::nil(),
+            key: FieldKey::parse("bio").unwrap(),
+            kind,
+            labels: Default::default(),
+            help: Default::default(),
+            options: vec![ChoiceOption {
+                value: "a".into(),
+                labels: Default::default(),
+            }],
+            rules: Rules::default(),
+            required: false,
+            position: 0,
+            owner_access: Access::Edit,
+            member_access: Access::Read,
+            admin_access: Access::Edit,
+            builtin: false,
+            archived_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn no_text_kind_accepts_nul() {
+        for (kind, value) in [
+            (FieldKind::ShortText, json!("a\u{0}b")),
+            (FieldKind::LongText, json!("a\u{0}b")),
+            (FieldKind::Email, json!("a\u{0}@example.com")),
+            (FieldKind::Url, json!("https://example.com/\u{0}")),
+            (FieldKind::Country, json!("F\u{0}R")),
+            (FieldKind::MultiChoice, json!(["a\u{0}"])),
+        ] {
+            let refusal = check_value(&field(kind), &value).unwrap_err();
+            assert!(refusal.contains("U+0000"), "{kind:?}: {refusal}");
+        }
+    }
 }

@@ -229,6 +229,19 @@ impl FileStore {
     /// Removes the files among `ids` that no card value refers to any more: the row, then the
     /// objects unless shared.
     pub async fn release(&self, db: &DatabaseConnection, ids: &[Uuid]) -> Result<()> {
+        let released = self.release_rows(db, ids).await?;
+        self.forget_released(db, &released).await
+    }
+
+    /// Deletes the rows of the files among `ids` that no card value refers to any more, inside
+    /// the caller's transaction when there is one. Pass what it returns to
+    /// [`FileStore::forget_released`] once that is committed: objects cannot be rolled back.
+    pub async fn release_rows(
+        &self,
+        db: &impl ConnectionTrait,
+        ids: &[Uuid],
+    ) -> Result<Vec<file::Model>> {
+        let mut released = Vec::new();
         for id in ids {
             let Some(file) = file::Entity::find_by_id(*id).one(db).await? else {
                 continue;
@@ -244,8 +257,21 @@ impl FileStore {
                 continue;
             }
             file::Entity::delete_by_id(*id).exec(db).await?;
-            self.rows.invalidate(id).await;
-            self.forget_objects(db, &file).await?;
+            released.push(file);
+        }
+        Ok(released)
+    }
+
+    /// Forgets files whose rows [`FileStore::release_rows`] deleted: the cached rows, then the
+    /// objects unless shared.
+    pub async fn forget_released(
+        &self,
+        db: &impl ConnectionTrait,
+        released: &[file::Model],
+    ) -> Result<()> {
+        for file in released {
+            self.rows.invalidate(&file.id).await;
+            self.forget_objects(db, file).await?;
         }
         Ok(())
     }

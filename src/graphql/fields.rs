@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::membership::Role;
 
-use super::{Display, db, registry};
+use super::{Display, db, file_store, registry};
 use crate::auth::Session;
 use crate::auth::guard::RoleGuard;
 use crate::auth::session::TenantAccess;
@@ -626,29 +626,37 @@ impl FieldMutation {
             .collect())
     }
 
-    /// Archives a field: hidden everywhere, values kept.
+    /// Archives a field: hidden everywhere, values kept. With `expectedVersion`, a field changed since is
+    /// CONFLICT.
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn archive_field_definition(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        expected_version: Option<i32>,
     ) -> async_graphql::Result<FieldDefinitionView> {
         let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let id = parse_id(&id)?;
         let field =
-            store::set_archived(db(ctx)?, registry(ctx)?, scope, parse_id(&id)?, true).await?;
+            store::set_archived(db(ctx)?, registry(ctx)?, scope, id, true, expected_version)
+                .await?;
         Ok(view(ctx, scope, field))
     }
 
-    /// Restores an archived field with its values.
+    /// Restores an archived field with its values. With `expectedVersion`, a field changed since is
+    /// CONFLICT.
     #[graphql(guard = "RoleGuard::new(Role::Admin)")]
     async fn restore_field_definition(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        expected_version: Option<i32>,
     ) -> async_graphql::Result<FieldDefinitionView> {
         let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let id = parse_id(&id)?;
         let field =
-            store::set_archived(db(ctx)?, registry(ctx)?, scope, parse_id(&id)?, false).await?;
+            store::set_archived(db(ctx)?, registry(ctx)?, scope, id, false, expected_version)
+                .await?;
         Ok(view(ctx, scope, field))
     }
 
@@ -667,9 +675,10 @@ impl FieldMutation {
             )
             .into());
         }
-        store::purge(
+        crate::profiles::purge_field(
             db(ctx)?,
             registry(ctx)?,
+            file_store(ctx)?,
             scope,
             parse_id(&id)?,
             &confirm_key,

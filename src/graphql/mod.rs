@@ -4,6 +4,7 @@ mod apps;
 mod fields;
 mod files;
 mod me;
+mod nul_guard;
 mod profiles;
 mod tenants;
 
@@ -58,6 +59,7 @@ pub fn schema(
         .data(db)
         .data(registry)
         .data(files)
+        .extension(nul_guard::NulGuard)
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()

@@ -22,6 +22,7 @@ use crate::fields::store::{FieldRegistry, TenantFields};
 use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
+use crate::integrity::version::{stale, versioned_update};
 
 /// A member's card in a tenant, as one viewer may see it: hidden fields are absent.
 #[derive(Clone, Debug)]
@@ -231,6 +232,24 @@ pub async fn update(
     Ok(card)
 }
 
+/// Purges a field (`fields::store::purge`) and releases the files its values held, exactly like
+/// replaced files: their rows in the purge's transaction, their objects after the commit.
+pub async fn purge_field(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    scope: &TenantScope,
+    field_id: Uuid,
+    confirm_key: &str,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    let held = crate::fields::store::purge(&txn, scope, field_id, confirm_key).await?;
+    let released = files.release_rows(&txn, &held).await?;
+    txn.commit().await?;
+    registry.invalidate(scope.tenant.id).await;
+    files.forget_released(db, &released).await
+}
+
 /// Stores an upload for the IMAGE or FILE field `field_key` of `subject`'s card and sets the
 /// field to it, in one transaction; a failure leaves neither a row, nor a value, nor an object.
 pub async fn upload(
@@ -394,27 +413,16 @@ async fn bump_version(
     subject: Uuid,
     expected: Option<i32>,
 ) -> Result<()> {
-    use sea_orm::sea_query::ExprTrait as _;
-    let mut update = membership::Entity::update_many()
-        .col_expr(
-            membership::Column::CardVersion,
-            Expr::col(membership::Column::CardVersion).add(1),
-        )
+    let update = membership::Entity::update_many()
         .col_expr(membership::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(membership::Column::UserId.eq(subject))
         .filter(membership::Column::TenantId.eq(scope.tenant.id));
-    if let Some(expected) = expected {
-        update = update.filter(membership::Column::CardVersion.eq(expected));
-    }
-    if update.exec(db).await?.rows_affected == 1 {
+    if versioned_update(db, update, membership::Column::CardVersion, expected).await? {
         return Ok(());
     }
     let (membership, _) = member_with_user(db, scope, subject).await?;
-    Err(Error::Conflict(format!(
-        "the card is at version {}, not {}: reload it and try again",
-        membership.card_version,
-        expected.unwrap_or_default()
-    )))
+    let version = membership.card_version;
+    Err(stale("the card", version, expected.unwrap_or(version)))
 }
 
 /// A file value must name a file of this card's owner in this tenant, of an allowed type

@@ -449,3 +449,35 @@ async fn a_browser_uploads_an_avatar_with_a_multipart_request(app: TestApp) {
         .await;
     assert_eq!(card["me"]["profile"]["value"]["file"]["width"], 120);
 }
+
+files_test!(purging_a_field_removes_its_files);
+async fn purging_a_field_removes_its_files(app: TestApp) {
+    let (admin, mia) = setup(&app).await;
+    let uploaded = upload(&app, &mia, "avatar", "a.png", "image/png", png(30, 30)).await;
+    let url = uploaded["data"]["uploadFile"]["file"]["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{uploaded}"))
+        .to_owned();
+    assert_eq!(get(&app, &url, &[]).await.status(), 200);
+    assert_eq!(app.object_count().await, 4, "the image and its thumbnails");
+    let id = crate::fields::field_id(&app, &admin, "avatar").await;
+    let purge =
+        "mutation($id: ID!, $key: String!) { purgeFieldDefinition(id: $id, confirmKey: $key) }";
+    let operator = app.operator_token("ops", &["acme"]);
+    let purged = app
+        .graphql(crate::common::Call {
+            token: Some(&operator),
+            tenant: Some("acme"),
+            query: purge,
+            variables: json!({"id": id, "key": "avatar"}),
+        })
+        .await;
+    assert!(purged.get("errors").is_none(), "{purged}");
+    assert_eq!(get(&app, &url, &[]).await.status(), 404);
+    assert_eq!(app.object_count().await, 0, "no object outlives its field");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(
+        entity::file::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+}

@@ -11,6 +11,7 @@ mod database;
 mod fields;
 mod files;
 mod foundation;
+mod integrity;
 mod oidc;
 mod profiles;
 mod tenants;
