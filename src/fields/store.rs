@@ -20,9 +20,11 @@ use uuid::Uuid;
 use super::labels::is_locale;
 use super::templates::FieldTemplate;
 use super::validation::check_definition;
-use super::{Access, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules};
+use super::{
+    Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules, is_listed,
+};
 use crate::audit;
-use crate::auth::TenantScope;
+use crate::core::{Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
 
 /// The definitions of one tenant in display order, archived ones included.
@@ -41,6 +43,15 @@ impl TenantFields {
     /// The definition with `id`.
     pub fn by_id(&self, id: Uuid) -> Option<&Arc<FieldDefinition>> {
         self.all.iter().find(|f| f.id == id)
+    }
+
+    /// The definitions the field list shows `member`, in order (see [`is_listed`]).
+    pub fn listed(&self, member: &Member<'_>, include_archived: bool) -> Vec<Arc<FieldDefinition>> {
+        self.all
+            .iter()
+            .filter(|f| is_listed(f, member.standing(), include_archived))
+            .cloned()
+            .collect()
     }
 
     /// Every locale any label is given in.
@@ -130,8 +141,10 @@ pub struct NewField {
 }
 
 impl NewField {
-    /// A new field made from a template, with the usual access (owner and admins edit).
+    /// A new field made from a template, with the default access but the template's for
+    /// other members.
     pub fn from_template(template: &FieldTemplate) -> NewField {
+        let access = AccessLevels::or_defaults(None, Some(template.member_access), None);
         NewField {
             key: template.key.clone(),
             kind: template.kind,
@@ -140,9 +153,9 @@ impl NewField {
             options: template.options.clone(),
             rules: template.rules.clone(),
             required: false,
-            owner_access: Access::Edit,
-            member_access: template.member_access,
-            admin_access: Access::Edit,
+            owner_access: access.owner,
+            member_access: access.member,
+            admin_access: access.admin,
         }
     }
 }
@@ -183,12 +196,13 @@ pub struct TemplateReport {
 pub async fn create(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     new: NewField,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     check_new(&new)?;
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     if fields.by_key(&new.key).is_some() {
         return Err(Error::Conflict(format!(
             "a field with key {} exists in this tenant",
@@ -198,7 +212,7 @@ pub async fn create(
     let position = next_position(&fields);
     let created = insert(&txn, scope, &new, position).await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(created)
 }
 
@@ -206,11 +220,12 @@ pub async fn create(
 pub async fn add_templates(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     keys: &[String],
 ) -> Result<TemplateReport> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     let mut position = next_position(&fields);
     let mut report = TemplateReport::default();
     for key in keys {
@@ -234,7 +249,7 @@ pub async fn add_templates(
         position += 1;
     }
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(report)
 }
 
@@ -309,7 +324,7 @@ async fn insert(
     let now = Utc::now();
     let row = field_definition::ActiveModel {
         id: Set(Uuid::new_v4()),
-        tenant_id: Set(scope.tenant.id),
+        tenant_id: Set(scope.tenant().id),
         key: Set(new.key.clone()),
         kind: Set(new.kind.as_str().to_owned()),
         labels: Set(json!(new.labels)),
@@ -331,8 +346,8 @@ async fn insert(
     let change = json!({"after": definition_json(&inserted)});
     audit::record(
         db,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.create",
         change,
@@ -357,20 +372,21 @@ async fn find_row(
     id: Uuid,
 ) -> Result<field_definition::Model> {
     field_definition::Entity::find_by_id(id)
-        .filter(field_definition::Column::TenantId.eq(scope.tenant.id))
+        .filter(field_definition::Column::TenantId.eq(scope.tenant().id))
         .one(db)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant.slug)))
+        .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant().slug)))
 }
 
 /// Applies changes to a definition.
 pub async fn update(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     id: Uuid,
     changes: FieldChanges,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
     let before = find_row(&txn, scope, id).await?;
     let current = FieldDefinition::from_row(before.clone())?;
@@ -419,15 +435,15 @@ pub async fn update(
     let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.update",
         change,
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     FieldDefinition::from_row(after)
 }
 
@@ -435,11 +451,12 @@ pub async fn update(
 pub async fn reorder(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     ids: &[Uuid],
 ) -> Result<()> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     let active: Vec<Uuid> = fields
         .all
         .iter()
@@ -471,15 +488,15 @@ pub async fn reorder(
     let change = json!({"order": ids});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.reorder",
         change,
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(())
 }
 
@@ -487,10 +504,11 @@ pub async fn reorder(
 pub async fn set_archived(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     id: Uuid,
     archived: bool,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
     let before = find_row(&txn, scope, id).await?;
     if before.builtin {
@@ -511,15 +529,15 @@ pub async fn set_archived(
     };
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         action,
         json!({"key": after.key}),
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     FieldDefinition::from_row(after)
 }
 
@@ -527,10 +545,11 @@ pub async fn set_archived(
 pub async fn purge(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    operator: &Operator<'_>,
     id: Uuid,
     confirm_key: &str,
 ) -> Result<()> {
+    let scope = operator.scope();
     let txn = db.begin().await?;
     let row = find_row(&txn, scope, id).await?;
     if row.builtin {
@@ -555,14 +574,14 @@ pub async fn purge(
     let change = json!({"before": definition_json(&row), "valuesDeleted": values});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.purge",
         change,
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(())
 }
