@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::Actor;
+use crate::core::Actor;
 use crate::error::Result;
 
 /// Records one change, inside the caller's transaction.

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod error;
 pub mod fields;

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::access::TenantProfiles;
+use super::access::Operator;
 use super::document::{Document, DocumentLimits};
 use super::problems::{self, Problem};
 use super::profiles::require_members;
@@ -91,7 +91,7 @@ impl Apps {
     /// Creates many profiles for members of the operator's active tenant, all or nothing.
     pub async fn create_many<D: IntoDocument>(
         &self,
-        tenant: &TenantProfiles<'_>,
+        tenant: &Operator<'_>,
         items: Vec<BulkItem<D>>,
         on_existing: OnExisting,
     ) -> Result<BulkOutcome> {
@@ -125,7 +125,7 @@ impl Apps {
         record(&txn, scope, change, outcome).await?;
         txn.commit().await?;
         tracing::info!(
-            tenant = %scope.tenant.slug,
+            tenant = %scope.tenant().slug,
             created = outcome.created,
             replaced = outcome.replaced,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -294,7 +294,7 @@ async fn record(
     change["created"] = outcome.created.into();
     change["replaced"] = outcome.replaced.into();
     let action = "app_profiles.bulk_create";
-    audit::record(txn, scope.tenant.id, &scope.actor, None, action, change).await
+    audit::record(txn, scope.tenant().id, scope.actor(), None, action, change).await
 }
 
 fn distinct_users<D>(items: &[BulkItem<D>]) -> Vec<Uuid> {

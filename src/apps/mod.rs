@@ -20,7 +20,7 @@ pub mod store;
 
 use sea_orm::DatabaseConnection;
 
-pub use access::{OwnProfiles, RegistryAdmin, TenantProfiles};
+pub use access::{GlobalOperator, Operator, OwnProfiles};
 pub use bulk::{BulkItem, BulkOutcome, IntoDocument, OnExisting};
 pub use document::{Document, DocumentLimits};
 pub use registry::{AppChange, DeletedApp, NewApp};

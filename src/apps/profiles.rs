@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::access::{OwnProfiles, TenantProfiles};
+use super::access::{Operator, OwnProfiles};
 use super::document::Document;
 use super::problems;
 use super::{Apps, registry, store};
@@ -137,7 +137,7 @@ impl Apps {
     /// has no profile for the app.
     pub async fn member_profile(
         &self,
-        tenant: &TenantProfiles<'_>,
+        tenant: &Operator<'_>,
         user_id: Uuid,
         app_id: &str,
     ) -> Result<Option<app_profile::Model>> {
@@ -215,7 +215,7 @@ pub(super) async fn require_members(
     scope: &TenantScope,
     users: &[Uuid],
 ) -> Result<()> {
-    let members = store::members_among(db, scope.tenant.id, users).await?;
+    let members = store::members_among(db, scope.tenant().id, users).await?;
     let outsiders: Vec<String> = users
         .iter()
         .filter(|user| !members.contains(*user))
@@ -232,7 +232,7 @@ pub(super) async fn require_members(
         } else {
             "users are"
         },
-        scope.tenant.slug,
+        scope.tenant().slug,
         outsiders[..named].join(", "),
         match outsiders.len() - named {
             0 => String::new(),

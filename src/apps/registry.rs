@@ -10,13 +10,14 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::Apps;
-use super::access::RegistryAdmin;
 use super::problems::{self, Problem};
 use super::schema::CompiledSchema;
+use crate::core::GlobalOperator;
+use crate::core::ident;
 use crate::error::{Error, Result};
 
 /// Longest app id (the column's length).
-pub const MAX_ID_LEN: usize = 64;
+pub const MAX_ID_LEN: usize = ident::APP_ID.max;
 
 /// What a new app starts with.
 #[derive(Clone, Debug)]
@@ -76,7 +77,7 @@ impl Apps {
     }
 
     /// Registers an app; an existing id is CONFLICT.
-    pub async fn create_app(&self, _admin: &RegistryAdmin, new: NewApp) -> Result<app::Model> {
+    pub async fn create_app(&self, _admin: &GlobalOperator, new: NewApp) -> Result<app::Model> {
         validate_id(&new.id)?;
         let row = app::Model {
             id: new.id,
@@ -103,7 +104,7 @@ impl Apps {
     /// Changes an app; an unknown id is NOT_FOUND.
     pub async fn update_app(
         &self,
-        _admin: &RegistryAdmin,
+        _admin: &GlobalOperator,
         id: &str,
         change: AppChange,
     ) -> Result<app::Model> {
@@ -131,7 +132,7 @@ impl Apps {
     /// `with_profiles`, which deletes them with it, every tenant's, in the same transaction.
     pub async fn delete_app(
         &self,
-        _admin: &RegistryAdmin,
+        _admin: &GlobalOperator,
         id: &str,
         with_profiles: bool,
     ) -> Result<DeletedApp> {
@@ -186,22 +187,11 @@ pub fn not_found(id: &str) -> Error {
     Error::NotFound(format!("no app {id:?}"))
 }
 
-/// Checks an app id: 1–64 of a–z, 0–9, `.`, `_`, `-`, starting with a letter or digit.
+/// Checks an app id against [`ident::APP_ID`].
 pub fn validate_id(id: &str) -> Result<()> {
-    let valid = (1..=MAX_ID_LEN).contains(&id.len())
-        && id.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        })
-        && id.starts_with(|c: char| c.is_ascii_alphanumeric());
-    if valid {
-        return Ok(());
-    }
-    Err(field_error(
-        "/input/id",
-        format!(
-            "invalid app id {id:?}: use 1 to {MAX_ID_LEN} of a-z, 0-9, '.', '_', '-', starting with a letter or digit"
-        ),
-    ))
+    ident::APP_ID
+        .check(id)
+        .map_err(|message| field_error("/input/id", message))
 }
 
 fn valid_name(name: &str) -> Result<String> {

@@ -1,26 +1,35 @@
-//! The GraphQL guard that checks the caller's role in the active tenant.
+//! GraphQL guards: they refuse before a resolver runs and show the rule on the schema. They
+//! apply the same minting rule as the capabilities the resolvers then take, so both hold.
 
 use async_graphql::{Context, Guard};
 use entity::membership::Role;
 
 use super::session::Session;
+use crate::core::Need;
 
 /// Lets a field run only for callers with at least `min` in the active tenant (or operators
 /// granted it): `#[graphql(guard = "RoleGuard::new(Role::Admin)")]`.
 pub struct RoleGuard {
-    min: Role,
+    need: Need,
 }
 
 impl RoleGuard {
     /// A guard requiring at least `min`.
     pub fn new(min: Role) -> Self {
-        RoleGuard { min }
+        RoleGuard { need: min.into() }
+    }
+
+    /// A guard requiring an operator granted the active tenant.
+    pub fn operator() -> Self {
+        RoleGuard {
+            need: Need::Operator,
+        }
     }
 }
 
 impl Guard for RoleGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        Session::of(ctx)?.require(self.min)?;
+        Session::of(ctx)?.active()?.check(self.need)?;
         Ok(())
     }
 }
@@ -30,12 +39,7 @@ pub struct OperatorGuard;
 
 impl Guard for OperatorGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        if Session::of(ctx)?.principal()?.is_global_operator() {
-            return Ok(());
-        }
-        Err(crate::error::Error::Forbidden(
-            "this needs an operator token granted every tenant".into(),
-        )
-        .into())
+        Session::of(ctx)?.global_operator()?;
+        Ok(())
     }
 }

@@ -19,9 +19,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Config;
+pub use crate::core::TenantScope;
 use crate::error::Error;
 pub use principal::{Actor, Membership, Operator, Principal, SignedInUser};
-pub use session::{Session, TenantScope};
+pub use session::Session;
 use tokens::{TokenKind, VerifiedToken};
 
 type TokenHash = [u8; 32];

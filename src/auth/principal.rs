@@ -5,6 +5,7 @@ use entity::{tenant, user};
 use uuid::Uuid;
 
 use super::tokens::TenantGrants;
+pub use crate::core::Actor;
 
 /// Who is calling.
 #[derive(Clone, Debug)]
@@ -64,24 +65,6 @@ impl SignedInUser {
     }
 }
 
-/// Who made a change, as recorded in audit events and `updated_by`.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Actor {
-    /// A user, by internal id.
-    User(Uuid),
-    /// An operator, by client id.
-    Operator(String),
-}
-
-impl std::fmt::Display for Actor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Actor::User(id) => write!(f, "user:{id}"),
-            Actor::Operator(client) => write!(f, "operator:{client}"),
-        }
-    }
-}
-
 impl Principal {
     /// The actor recorded for changes this principal makes.
     pub fn actor(&self) -> Actor {
@@ -91,7 +74,8 @@ impl Principal {
         }
     }
 
-    /// Whether this is an operator granted every tenant.
+    /// Whether this is an operator granted every tenant: the one global-operator rule, behind
+    /// [`super::Session::global_operator`].
     pub fn is_global_operator(&self) -> bool {
         matches!(self, Principal::Operator(o) if o.grants == TenantGrants::All)
     }

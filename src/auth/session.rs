@@ -1,47 +1,17 @@
 //! The per-request session: the principal and the active tenant, resolved once per request.
 
 use async_graphql::Context;
-use entity::{membership::Role, tenant};
 use sea_orm::DatabaseConnection;
 
 use super::principal::{Actor, Operator, Principal, SignedInUser};
+use crate::core::capabilities::{self as caps, GlobalOperator, Standing, TenantScope};
 use crate::error::Error;
 
-/// What a request may do, handed to resolvers through the GraphQL context.
+/// What a request may do, handed to resolvers through the GraphQL context. It resolves the
+/// active tenant once and mints capabilities from it on request (see [`crate::core::capabilities`]).
 pub struct Session {
     principal: Option<Principal>,
     active: Result<TenantScope, Error>,
-}
-
-/// The active tenant of a request and the caller's standing in it. Domain functions that work
-/// inside a tenant take one of these, so they can only be reached through an access check.
-#[derive(Clone, Debug)]
-pub struct TenantScope {
-    /// The active tenant.
-    pub tenant: tenant::Model,
-    /// The caller's standing in it.
-    pub access: TenantAccess,
-    /// Who is acting.
-    pub actor: Actor,
-}
-
-/// The caller's standing in a tenant.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum TenantAccess {
-    /// A member with a role.
-    Member(Role),
-    /// An operator granted the tenant: full access.
-    Operator,
-}
-
-impl TenantScope {
-    /// Whether the caller has at least `min` here (operators always do).
-    pub fn has(&self, min: Role) -> bool {
-        match self.access {
-            TenantAccess::Member(role) => role.includes(min),
-            TenantAccess::Operator => true,
-        }
-    }
 }
 
 impl Session {
@@ -113,17 +83,31 @@ impl Session {
         self.active.as_ref().map_err(Clone::clone)
     }
 
-    /// The active tenant, if the caller has at least `min` there; FORBIDDEN otherwise.
-    pub fn require(&self, min: Role) -> Result<&TenantScope, Error> {
-        let scope = self.active()?;
-        if scope.has(min) {
-            return Ok(scope);
-        }
-        Err(Error::Forbidden(format!(
-            "this needs the {} role in tenant {}",
-            role_name(min),
-            scope.tenant.slug
-        )))
+    /// A member of the active tenant (any role), or an operator granted it; FORBIDDEN otherwise.
+    pub fn member(&self) -> Result<caps::Member<'_>, Error> {
+        self.active()?.member()
+    }
+
+    /// An admin or owner of the active tenant, or an operator granted it.
+    pub fn admin(&self) -> Result<caps::Admin<'_>, Error> {
+        self.active()?.admin()
+    }
+
+    /// An owner of the active tenant, or an operator granted it.
+    pub fn owner(&self) -> Result<caps::Owner<'_>, Error> {
+        self.active()?.owner()
+    }
+
+    /// An operator granted the active tenant.
+    pub fn operator(&self) -> Result<caps::Operator<'_>, Error> {
+        self.active()?.operator()
+    }
+
+    /// An operator granted every tenant; the one rule for the registry and tenant creation,
+    /// used by [`super::guard::OperatorGuard`] too.
+    pub fn global_operator(&self) -> Result<GlobalOperator, Error> {
+        let principal = self.principal()?;
+        GlobalOperator::mint(principal.actor(), principal.is_global_operator())
     }
 }
 
@@ -140,11 +124,9 @@ async fn operator_scope(
         )));
     };
     Ok(match crate::tenants::find(db, wanted).await? {
-        Some(tenant) if operator.grants.covers(&tenant.slug) => Ok(TenantScope {
-            tenant,
-            access: TenantAccess::Operator,
-            actor,
-        }),
+        Some(tenant) if operator.grants.covers(&tenant.slug) => {
+            Ok(TenantScope::resolved(tenant, Standing::Operator, actor))
+        }
         _ => Err(not_member(wanted)),
     })
 }
@@ -156,20 +138,11 @@ fn user_scope(user: &SignedInUser, requested: Option<&str>) -> Result<TenantScop
             .primary()
             .ok_or_else(|| Error::Forbidden("you are not a member of any tenant".into()))?,
     };
-    Ok(TenantScope {
-        tenant: membership.tenant.clone(),
-        access: TenantAccess::Member(membership.role),
-        actor: Actor::User(user.user.id),
-    })
-}
-
-/// The lower-case name of a role, as in claims and messages.
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
+    Ok(TenantScope::resolved(
+        membership.tenant.clone(),
+        Standing::Member(membership.role),
+        Actor::User(user.user.id),
+    ))
 }
 
 fn not_member(tenant: &str) -> Error {

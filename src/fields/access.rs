@@ -2,9 +2,7 @@
 //! writes card values (me, profile, userinfo, files, and later directory, federation and
 //! subscriptions) calls [`field_access`].
 
-use entity::membership::Role;
-
-use crate::auth::session::TenantAccess;
+use crate::core::{Role, Standing};
 
 text_enum!(
     /// An access level, weakest first.
@@ -24,7 +22,7 @@ pub struct Viewer {
     /// Whether the viewer owns the card.
     pub is_owner: bool,
     /// The viewer's standing in the card's tenant.
-    pub standing: TenantAccess,
+    pub standing: Standing,
 }
 
 /// What `viewer` may do with a field: operators everything; the card's owner what
@@ -37,9 +35,9 @@ pub fn field_access(field: &super::FieldDefinition, viewer: Viewer) -> Access {
         return Access::Hidden;
     }
     let as_admin = match viewer.standing {
-        TenantAccess::Operator => return Access::Edit,
-        TenantAccess::Member(role) if role.includes(Role::Admin) => Some(field.admin_access),
-        TenantAccess::Member(_) => None,
+        Standing::Operator => return Access::Edit,
+        standing if standing.includes(Role::Admin) => Some(field.admin_access),
+        Standing::Member(_) => None,
     };
     let as_person = if viewer.is_owner {
         field.owner_access
@@ -58,5 +56,50 @@ impl Access {
     /// Whether the value may be changed.
     pub fn can_edit(self) -> bool {
         self == Access::Edit
+    }
+}
+
+/// Whether the list of definitions shows `field` to a caller of `standing`: admins (and
+/// operators) see every field, archived ones only on request; members see the fields they can
+/// read on their own card, so the list never reveals a field hidden from them.
+pub fn is_listed(
+    field: &super::FieldDefinition,
+    standing: Standing,
+    include_archived: bool,
+) -> bool {
+    if standing.includes(Role::Admin) {
+        return include_archived || !field.is_archived();
+    }
+    let own_card = Viewer {
+        is_owner: true,
+        standing: Standing::Member(Role::Member),
+    };
+    field_access(field, own_card).can_read()
+}
+
+/// The three access levels of a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessLevels {
+    /// The card owner's.
+    pub owner: Access,
+    /// Other members'.
+    pub member: Access,
+    /// Admins'.
+    pub admin: Access,
+}
+
+impl AccessLevels {
+    /// The levels of a new field, with the defaults for those its creator leaves out: the
+    /// owner and admins edit, other members read.
+    pub fn or_defaults(
+        owner: Option<Access>,
+        member: Option<Access>,
+        admin: Option<Access>,
+    ) -> Self {
+        AccessLevels {
+            owner: owner.unwrap_or(Access::Edit),
+            member: member.unwrap_or(Access::Read),
+            admin: admin.unwrap_or(Access::Edit),
+        }
     }
 }

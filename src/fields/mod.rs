@@ -45,8 +45,9 @@ use entity::field_definition;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::core::ident;
 use crate::error::Error;
-pub use access::{Access, Viewer, field_access};
+pub use access::{Access, AccessLevels, Viewer, field_access, is_listed};
 pub use validation::Rules;
 
 /// A field key: lowercase a–z, digits and `_`, starting with a letter, not ending with `_`,
@@ -57,18 +58,16 @@ pub struct FieldKey(String);
 impl FieldKey {
     /// Checks and wraps a key.
     pub fn parse(text: &str) -> Result<FieldKey, Error> {
-        if is_valid_key(text) {
-            return Ok(FieldKey(text.to_owned()));
+        match ident::FIELD_KEY.check(text) {
+            Ok(()) => Ok(FieldKey(text.to_owned())),
+            Err(message) => Err(Error::BadUserInput {
+                message,
+                problems: vec![crate::error::InputProblem {
+                    field: text.to_owned(),
+                    message: ident::FIELD_KEY.rule(),
+                }],
+            }),
         }
-        Err(Error::BadUserInput {
-            message: format!("invalid field key {text:?}"),
-            problems: vec![crate::error::InputProblem {
-                field: text.to_owned(),
-                message: "a key has 1 to 64 characters a-z, 0-9 and '_', starts with a letter \
-                          and does not end with '_'"
-                    .into(),
-            }],
-        })
     }
 
     /// The key as text.
@@ -79,14 +78,7 @@ impl FieldKey {
 
 /// Whether `text` follows the key rules (also used for choice option values).
 pub fn is_valid_key(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1] != b'_'
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+    ident::FIELD_KEY.accepts(text)
 }
 
 text_enum!(

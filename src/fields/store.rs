@@ -20,9 +20,11 @@ use uuid::Uuid;
 use super::labels::is_locale;
 use super::templates::FieldTemplate;
 use super::validation::check_definition;
-use super::{Access, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules};
+use super::{
+    Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules, is_listed,
+};
 use crate::audit;
-use crate::auth::TenantScope;
+use crate::core::{Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
 use crate::integrity::nul;
 use crate::integrity::version::{stale, versioned_update};
@@ -43,6 +45,15 @@ impl TenantFields {
     /// The definition with `id`.
     pub fn by_id(&self, id: Uuid) -> Option<&Arc<FieldDefinition>> {
         self.all.iter().find(|f| f.id == id)
+    }
+
+    /// The definitions the field list shows `member`, in order (see [`is_listed`]).
+    pub fn listed(&self, member: &Member<'_>, include_archived: bool) -> Vec<Arc<FieldDefinition>> {
+        self.all
+            .iter()
+            .filter(|f| is_listed(f, member.standing(), include_archived))
+            .cloned()
+            .collect()
     }
 
     /// Every locale any label is given in.
@@ -132,8 +143,10 @@ pub struct NewField {
 }
 
 impl NewField {
-    /// A new field made from a template, with the usual access (owner and admins edit).
+    /// A new field made from a template, with the default access but the template's for
+    /// other members.
     pub fn from_template(template: &FieldTemplate) -> NewField {
+        let access = AccessLevels::or_defaults(None, Some(template.member_access), None);
         NewField {
             key: template.key.clone(),
             kind: template.kind,
@@ -142,9 +155,9 @@ impl NewField {
             options: template.options.clone(),
             rules: template.rules.clone(),
             required: false,
-            owner_access: Access::Edit,
-            member_access: template.member_access,
-            admin_access: Access::Edit,
+            owner_access: access.owner,
+            member_access: access.member,
+            admin_access: access.admin,
         }
     }
 }
@@ -185,12 +198,13 @@ pub struct TemplateReport {
 pub async fn create(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     new: NewField,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     check_new(&new)?;
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     if fields.by_key(&new.key).is_some() {
         return Err(Error::Conflict(format!(
             "a field with key {} exists in this tenant",
@@ -200,7 +214,7 @@ pub async fn create(
     let position = next_position(&fields);
     let created = insert(&txn, scope, &new, position).await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(created)
 }
 
@@ -208,11 +222,12 @@ pub async fn create(
 pub async fn add_templates(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     keys: &[String],
 ) -> Result<TemplateReport> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     let mut position = next_position(&fields);
     let mut report = TemplateReport::default();
     for key in keys {
@@ -236,7 +251,7 @@ pub async fn add_templates(
         position += 1;
     }
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(report)
 }
 
@@ -327,7 +342,7 @@ async fn insert(
     let now = Utc::now();
     let row = field_definition::ActiveModel {
         id: Set(Uuid::new_v4()),
-        tenant_id: Set(scope.tenant.id),
+        tenant_id: Set(scope.tenant().id),
         key: Set(new.key.clone()),
         kind: Set(new.kind.as_str().to_owned()),
         labels: Set(json!(new.labels)),
@@ -349,8 +364,8 @@ async fn insert(
     let change = json!({"after": definition_json(&inserted)});
     audit::record(
         db,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.create",
         change,
@@ -375,10 +390,10 @@ async fn find_row(
     id: Uuid,
 ) -> Result<field_definition::Model> {
     field_definition::Entity::find_by_id(id)
-        .filter(field_definition::Column::TenantId.eq(scope.tenant.id))
+        .filter(field_definition::Column::TenantId.eq(scope.tenant().id))
         .one(db)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant.slug)))
+        .ok_or_else(|| Error::NotFound(format!("no field {id} in tenant {}", scope.tenant().slug)))
 }
 
 /// Bumps the version of definition `id` (checking `expected` in the same statement) and returns
@@ -394,7 +409,7 @@ async fn claim(
     let update = field_definition::Entity::update_many()
         .col_expr(field_definition::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(field_definition::Column::Id.eq(id))
-        .filter(field_definition::Column::TenantId.eq(scope.tenant.id));
+        .filter(field_definition::Column::TenantId.eq(scope.tenant().id));
     let bumped = versioned_update(txn, update, field_definition::Column::Version, expected).await?;
     let row = find_row(txn, scope, id).await?;
     if !bumped {
@@ -408,10 +423,11 @@ async fn claim(
 pub async fn update(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     id: Uuid,
     changes: FieldChanges,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
     let before = claim(&txn, scope, id, changes.expected_version).await?;
     let current = FieldDefinition::from_row(before.clone())?;
@@ -450,15 +466,15 @@ pub async fn update(
     let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.update",
         change,
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     FieldDefinition::from_row(after)
 }
 
@@ -466,11 +482,12 @@ pub async fn update(
 pub async fn reorder(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     ids: &[Uuid],
 ) -> Result<()> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant.id).await?;
+    let fields = load(&txn, scope.tenant().id).await?;
     let active: Vec<Uuid> = fields
         .all
         .iter()
@@ -502,15 +519,15 @@ pub async fn reorder(
     let change = json!({"order": ids});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.reorder",
         change,
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     Ok(())
 }
 
@@ -518,11 +535,12 @@ pub async fn reorder(
 pub async fn set_archived(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     id: Uuid,
     archived: bool,
     expected_version: Option<i32>,
 ) -> Result<FieldDefinition> {
+    let scope = admin.scope();
     let txn = db.begin().await?;
     let before = claim(&txn, scope, id, expected_version).await?;
     if before.builtin {
@@ -541,15 +559,15 @@ pub async fn set_archived(
     };
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         action,
         json!({"key": after.key}),
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(scope.tenant().id).await;
     FieldDefinition::from_row(after)
 }
 
@@ -559,10 +577,11 @@ pub async fn set_archived(
 /// commit.
 pub async fn purge(
     txn: &DatabaseTransaction,
-    scope: &TenantScope,
+    operator: &Operator<'_>,
     id: Uuid,
     confirm_key: &str,
 ) -> Result<Vec<Uuid>> {
+    let scope = operator.scope();
     let row = find_row(txn, scope, id).await?;
     if row.builtin {
         return Err(Error::bad_input(format!(
@@ -585,8 +604,8 @@ pub async fn purge(
     let change = json!({"before": definition_json(&row), "valuesDeleted": values});
     audit::record(
         txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         None,
         "field.purge",
         change,

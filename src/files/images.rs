@@ -8,6 +8,27 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::Error;
 
+/// The image types the service accepts anywhere, with their decoders: uploads decode only
+/// these, and a card value may point only at an image of one of these types.
+const ACCEPTED: [(&str, ImageFormat); 4] = [
+    ("image/png", ImageFormat::Png),
+    ("image/jpeg", ImageFormat::Jpeg),
+    ("image/webp", ImageFormat::WebP),
+    ("image/gif", ImageFormat::Gif),
+];
+
+/// Whether `content_type` is an accepted image type.
+pub fn is_accepted(content_type: &str) -> bool {
+    format_of(content_type).is_some()
+}
+
+fn format_of(content_type: &str) -> Option<ImageFormat> {
+    ACCEPTED
+        .iter()
+        .find(|(accepted, _)| *accepted == content_type)
+        .map(|(_, format)| *format)
+}
+
 /// Thumbnail sizes (the longest side, in pixels), generated once at upload.
 pub const THUMBNAIL_SIZES: [u32; 3] = [64, 256, 1024];
 
@@ -27,13 +48,8 @@ pub struct ProcessedImage {
 
 /// Decodes, orients, strips and thumbnails an image whose sniffed type is `content_type`.
 pub fn process(bytes: &[u8], content_type: &str, max_pixels: u64) -> Result<ProcessedImage, Error> {
-    let format = match content_type {
-        "image/png" => ImageFormat::Png,
-        "image/jpeg" => ImageFormat::Jpeg,
-        "image/webp" => ImageFormat::WebP,
-        "image/gif" => ImageFormat::Gif,
-        other => return Err(Error::bad_input(format!("{other} images are not accepted"))),
-    };
+    let format = format_of(content_type)
+        .ok_or_else(|| Error::bad_input(format!("{content_type} images are not accepted")))?;
     let image = decode(bytes, format, max_pixels)?;
     let (width, height) = (image.width(), image.height());
     let (bytes, content_type) = encode_stripped(&image, format)?;

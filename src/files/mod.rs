@@ -50,9 +50,6 @@ const DANGEROUS_TYPES: &[&str] = &[
     "application/javascript",
 ];
 
-/// Image types accepted in IMAGE fields that name none.
-const DEFAULT_IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp", "image/gif"];
-
 /// The file side of the service: object storage, limits and URL signing.
 pub struct FileStore {
     store: Arc<dyn ObjectStore>,
@@ -133,12 +130,12 @@ impl FileStore {
         let prepared = tokio::task::spawn_blocking(move || prepare(&checked_field, &bytes, limits))
             .await
             .map_err(Error::internal)??;
-        let key = object_key(scope.tenant.id, &prepared.sha256);
+        let key = object_key(scope.tenant().id, &prepared.sha256);
         self.put_all(db, &key, &prepared).await?;
         let sizes: Vec<u32> = prepared.thumbnails.iter().map(|(size, _)| *size).collect();
         let row = file::ActiveModel {
             id: Set(Uuid::new_v4()),
-            tenant_id: Set(scope.tenant.id),
+            tenant_id: Set(scope.tenant().id),
             owner_id: Set(owner),
             object_key: Set(key),
             content_type: Set(prepared.content_type),
@@ -396,17 +393,20 @@ pub fn sniff(bytes: &[u8]) -> String {
     )
 }
 
-fn check_type(field: &FieldDefinition, content_type: &str) -> Result<()> {
+/// The one content-type policy, for uploads and for values that point at a stored file:
+/// never a type that could run script; images only of the accepted types
+/// ([`images::is_accepted`]); then what the field allows (IMAGE fields: images only).
+pub fn accepts(field: &FieldDefinition, content_type: &str) -> bool {
     let allowed = &field.rules.allowed_content_types;
-    let accepted = !DANGEROUS_TYPES.contains(&content_type)
-        && match field.kind {
-            FieldKind::Image if allowed.is_empty() => DEFAULT_IMAGE_TYPES.contains(&content_type),
-            FieldKind::Image => {
-                allowed.iter().any(|t| t == content_type)
-                    && DEFAULT_IMAGE_TYPES.contains(&content_type)
-            }
-            _ => allowed.is_empty() || allowed.iter().any(|t| t == content_type),
-        };
+    let is_image = content_type.starts_with("image/");
+    !DANGEROUS_TYPES.contains(&content_type)
+        && (!is_image || images::is_accepted(content_type))
+        && (is_image || field.kind != FieldKind::Image)
+        && (allowed.is_empty() || allowed.iter().any(|t| t == content_type))
+}
+
+fn check_type(field: &FieldDefinition, content_type: &str) -> Result<()> {
+    let accepted = accepts(field, content_type);
     if accepted {
         return Ok(());
     }

@@ -105,11 +105,13 @@ async fn authorize(
     }
     let session = crate::http::session(state, headers).await?;
     session.principal()?;
+    let not_found = || Error::NotFound(format!("no file {}", file.id));
     let scope = session
         .scope_in(&state.db, file.tenant_id)
         .await
-        .map_err(|_| Error::NotFound(format!("no file {}", file.id)))?;
-    crate::profiles::ensure_file_visible(&state.db, &state.fields, &scope, file).await
+        .map_err(|_| not_found())?;
+    let member = scope.member().map_err(|_| not_found())?;
+    crate::profiles::ensure_file_visible(&state.db, &state.fields, &member, file).await
 }
 
 fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
@@ -215,11 +217,7 @@ fn set_headers(
         header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; sandbox",
     );
-    let inline = thumbnail
-        || matches!(
-            content_type,
-            "image/png" | "image/jpeg" | "image/gif" | "image/webp"
-        );
+    let inline = thumbnail || super::images::is_accepted(content_type);
     let name = percent_encode(&file.original_name);
     let disposition = if inline { "inline" } else { "attachment" };
     insert(

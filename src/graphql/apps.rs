@@ -16,7 +16,6 @@ use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{
     AppChange, Apps, BulkItem, BulkOutcome, DeletedApp, IntoDocument, NewApp, OwnProfiles,
-    RegistryAdmin, TenantProfiles,
 };
 use crate::auth::Session;
 use crate::auth::guard::OperatorGuard;
@@ -223,7 +222,7 @@ impl AppQuery {
         user_id: ID,
         app_id: ID,
     ) -> async_graphql::Result<Option<AppProfile>> {
-        let tenant = TenantProfiles::of(Session::of(ctx)?)?;
+        let tenant = Session::of(ctx)?.operator()?;
         let user_id = parse_user_id(&user_id)?;
         let row = domain(ctx)?
             .member_profile(&tenant, user_id, &app_id)
@@ -258,7 +257,7 @@ impl AppMutation {
         ctx: &Context<'_>,
         input: CreateAppInput,
     ) -> async_graphql::Result<App> {
-        let admin = RegistryAdmin::of(Session::of(ctx)?)?;
+        let admin = Session::of(ctx)?.global_operator()?;
         let new = NewApp {
             id: input.id.0,
             name: input.name,
@@ -277,7 +276,7 @@ impl AppMutation {
         id: ID,
         input: UpdateAppInput,
     ) -> async_graphql::Result<App> {
-        let admin = RegistryAdmin::of(Session::of(ctx)?)?;
+        let admin = Session::of(ctx)?.global_operator()?;
         let change = AppChange {
             name: input.name,
             domain: optional(input.domain),
@@ -296,7 +295,7 @@ impl AppMutation {
         id: ID,
         #[graphql(default = false)] delete_profiles: bool,
     ) -> async_graphql::Result<AppDeletion> {
-        let admin = RegistryAdmin::of(Session::of(ctx)?)?;
+        let admin = Session::of(ctx)?.global_operator()?;
         let deleted = domain(ctx)?.delete_app(&admin, &id, delete_profiles);
         Ok(deleted.await?.into())
     }
@@ -310,7 +309,7 @@ impl AppMutation {
         profiles: Vec<AppProfileInput>,
         #[graphql(default_with = "OnExisting::Fail")] on_existing: OnExisting,
     ) -> async_graphql::Result<BulkResult> {
-        let tenant = TenantProfiles::of(Session::of(ctx)?)?;
+        let tenant = Session::of(ctx)?.operator()?;
         let items = bulk_items(profiles)?;
         let outcome = domain(ctx)?.create_many(&tenant, items, on_existing.into());
         Ok(outcome.await?.into())

@@ -9,12 +9,12 @@ use entity::membership::Role;
 use super::{Display, db, file_store, registry};
 use crate::auth::Session;
 use crate::auth::guard::RoleGuard;
-use crate::auth::session::TenantAccess;
+use crate::core::Member;
 use crate::error::Error;
 use crate::fields::labels::{self, Direction, Localized};
 use crate::fields::store::{self, FieldChanges, NewField};
 use crate::fields::templates::{self, FieldTemplate};
-use crate::fields::{self as domain, ChoiceOption, FieldDefinition, Rules, Viewer, field_access};
+use crate::fields::{self as domain, AccessLevels, ChoiceOption, FieldDefinition, Rules};
 
 /// What kind of value a field holds; fixed at creation.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -505,26 +505,16 @@ impl FieldQuery {
         include_archived: Option<bool>,
         locale: Option<String>,
     ) -> async_graphql::Result<Vec<FieldDefinitionView>> {
-        let scope = Session::of(ctx)?.require(Role::Member)?;
-        let fields = registry(ctx)?.of_tenant(db(ctx)?, scope.tenant.id).await?;
-        let admin = scope.has(Role::Admin);
-        let own_card = Viewer {
-            is_owner: true,
-            standing: TenantAccess::Member(Role::Member),
-        };
-        let display = Display::of(ctx, locale.as_deref(), &scope.tenant.default_locale);
+        let member = Session::of(ctx)?.member()?;
+        let fields = registry(ctx)?
+            .of_tenant(db(ctx)?, member.tenant().id)
+            .await?;
+        let display = Display::of(ctx, locale.as_deref(), &member.tenant().default_locale);
         Ok(fields
-            .all
-            .iter()
-            .filter(|f| {
-                if admin {
-                    include_archived.unwrap_or(false) || !f.is_archived()
-                } else {
-                    field_access(f, own_card).can_read()
-                }
-            })
-            .map(|f| FieldDefinitionView {
-                field: f.clone(),
+            .listed(&member, include_archived.unwrap_or(false))
+            .into_iter()
+            .map(|field| FieldDefinitionView {
+                field,
                 display: display.clone(),
             })
             .collect())
@@ -561,7 +551,12 @@ impl FieldMutation {
         ctx: &Context<'_>,
         input: CreateFieldInput,
     ) -> async_graphql::Result<FieldDefinitionView> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let admin = Session::of(ctx)?.admin()?;
+        let access = AccessLevels::or_defaults(
+            input.owner_access.map(Into::into),
+            input.member_access.map(Into::into),
+            input.admin_access.map(Into::into),
+        );
         let new = NewField {
             key: input.key,
             kind: input.kind.into(),
@@ -570,12 +565,12 @@ impl FieldMutation {
             options: options_in(input.options.unwrap_or_default()),
             rules: input.validation.unwrap_or_default().into(),
             required: input.required.unwrap_or(false),
-            owner_access: input.owner_access.map_or(domain::Access::Edit, Into::into),
-            member_access: input.member_access.map_or(domain::Access::Read, Into::into),
-            admin_access: input.admin_access.map_or(domain::Access::Edit, Into::into),
+            owner_access: access.owner,
+            member_access: access.member,
+            admin_access: access.admin,
         };
-        let created = store::create(db(ctx)?, registry(ctx)?, scope, new).await?;
-        Ok(view(ctx, scope, created))
+        let created = store::create(db(ctx)?, registry(ctx)?, &admin, new).await?;
+        Ok(view(ctx, &admin, created))
     }
 
     /// Changes a field's labels, help, options, validation, required flag or access.
@@ -586,7 +581,7 @@ impl FieldMutation {
         id: ID,
         input: UpdateFieldInput,
     ) -> async_graphql::Result<FieldDefinitionView> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let admin = Session::of(ctx)?.admin()?;
         let changes = FieldChanges {
             labels: input.labels.map(texts_in),
             help: input.help.map(texts_in),
@@ -599,8 +594,8 @@ impl FieldMutation {
             expected_version: input.expected_version,
         };
         let updated =
-            store::update(db(ctx)?, registry(ctx)?, scope, parse_id(&id)?, changes).await?;
-        Ok(view(ctx, scope, updated))
+            store::update(db(ctx)?, registry(ctx)?, &admin, parse_id(&id)?, changes).await?;
+        Ok(view(ctx, &admin, updated))
     }
 
     /// Sets the order of the fields: every unarchived field's id, once, in the new order.
@@ -610,17 +605,18 @@ impl FieldMutation {
         ctx: &Context<'_>,
         ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<FieldDefinitionView>> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let admin = Session::of(ctx)?.admin()?;
         let ids = ids.iter().map(parse_id).collect::<Result<Vec<_>, _>>()?;
-        store::reorder(db(ctx)?, registry(ctx)?, scope, &ids).await?;
-        let fields = registry(ctx)?.of_tenant(db(ctx)?, scope.tenant.id).await?;
-        let display = Display::of(ctx, None, &scope.tenant.default_locale);
+        store::reorder(db(ctx)?, registry(ctx)?, &admin, &ids).await?;
+        let fields = registry(ctx)?
+            .of_tenant(db(ctx)?, admin.tenant().id)
+            .await?;
+        let display = Display::of(ctx, None, &admin.tenant().default_locale);
         Ok(fields
-            .all
-            .iter()
-            .filter(|f| !f.is_archived())
-            .map(|f| FieldDefinitionView {
-                field: f.clone(),
+            .listed(&admin, false)
+            .into_iter()
+            .map(|field| FieldDefinitionView {
+                field,
                 display: display.clone(),
             })
             .collect())
@@ -635,12 +631,17 @@ impl FieldMutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<FieldDefinitionView> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        let id = parse_id(&id)?;
-        let field =
-            store::set_archived(db(ctx)?, registry(ctx)?, scope, id, true, expected_version)
-                .await?;
-        Ok(view(ctx, scope, field))
+        let admin = Session::of(ctx)?.admin()?;
+        let field = store::set_archived(
+            db(ctx)?,
+            registry(ctx)?,
+            &admin,
+            parse_id(&id)?,
+            true,
+            expected_version,
+        )
+        .await?;
+        Ok(view(ctx, &admin, field))
     }
 
     /// Restores an archived field with its values. With `expectedVersion`, a field changed since is
@@ -652,34 +653,34 @@ impl FieldMutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<FieldDefinitionView> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        let id = parse_id(&id)?;
-        let field =
-            store::set_archived(db(ctx)?, registry(ctx)?, scope, id, false, expected_version)
-                .await?;
-        Ok(view(ctx, scope, field))
+        let admin = Session::of(ctx)?.admin()?;
+        let field = store::set_archived(
+            db(ctx)?,
+            registry(ctx)?,
+            &admin,
+            parse_id(&id)?,
+            false,
+            expected_version,
+        )
+        .await?;
+        Ok(view(ctx, &admin, field))
     }
 
-    /// Deletes a field and all its values for good (operators only); `confirmKey` repeats its key.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    /// Deletes a field and all its values for good (operators granted the tenant only; admins
+    /// archive instead); `confirmKey` repeats its key.
+    #[graphql(guard = "RoleGuard::operator()")]
     async fn purge_field_definition(
         &self,
         ctx: &Context<'_>,
         id: ID,
         confirm_key: String,
     ) -> async_graphql::Result<ID> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        if scope.access != TenantAccess::Operator {
-            return Err(Error::Forbidden(
-                "purging a field is for operators only; archive it instead".into(),
-            )
-            .into());
-        }
+        let operator = Session::of(ctx)?.operator()?;
         crate::profiles::purge_field(
             db(ctx)?,
             registry(ctx)?,
             file_store(ctx)?,
-            scope,
+            &operator,
             parse_id(&id)?,
             &confirm_key,
         )
@@ -694,13 +695,13 @@ impl FieldMutation {
         ctx: &Context<'_>,
         template_keys: Vec<String>,
     ) -> async_graphql::Result<TemplateReport> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        let report = store::add_templates(db(ctx)?, registry(ctx)?, scope, &template_keys).await?;
+        let admin = Session::of(ctx)?.admin()?;
+        let report = store::add_templates(db(ctx)?, registry(ctx)?, &admin, &template_keys).await?;
         Ok(TemplateReport {
             added: report
                 .added
                 .into_iter()
-                .map(|f| view(ctx, scope, f))
+                .map(|f| view(ctx, &admin, f))
                 .collect(),
             skipped: report
                 .skipped
@@ -711,14 +712,10 @@ impl FieldMutation {
     }
 }
 
-fn view(
-    ctx: &Context<'_>,
-    scope: &crate::auth::TenantScope,
-    field: FieldDefinition,
-) -> FieldDefinitionView {
+fn view(ctx: &Context<'_>, member: &Member<'_>, field: FieldDefinition) -> FieldDefinitionView {
     FieldDefinitionView {
         field: Arc::new(field),
-        display: Display::of(ctx, None, &scope.tenant.default_locale),
+        display: Display::of(ctx, None, &member.tenant().default_locale),
     }
 }
 

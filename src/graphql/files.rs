@@ -7,8 +7,9 @@ use entity::membership::Role;
 use super::profiles::ProfileView;
 use super::tenants::parse_user_id;
 use super::{Display, db, file_store, registry};
+use crate::auth::Session;
 use crate::auth::guard::RoleGuard;
-use crate::auth::{Session, TenantScope};
+use crate::core::Member;
 use crate::error::Error;
 use crate::files::{self, FileStore};
 use crate::profiles;
@@ -91,17 +92,19 @@ impl FileMutation {
         field_key: String,
         locale: Option<String>,
     ) -> async_graphql::Result<UploadResult> {
-        let session = Session::of(ctx)?;
-        let me = session.user()?.user.id;
-        upload(
-            ctx,
-            session.require(Role::Member)?,
-            me,
-            file,
+        let member = Session::of(ctx)?.member()?;
+        let store = file_store(ctx)?;
+        let received = read_upload(ctx, file, store.upload_bytes).await?;
+        let (card, stored) = profiles::upload_own(
+            db(ctx)?,
+            registry(ctx)?,
+            store,
+            &member,
             &field_key,
-            locale.as_deref(),
+            received,
         )
-        .await
+        .await?;
+        result(ctx, &member, card, &stored, locale.as_deref())
     }
 
     /// Uploads into a member's card (admins, operators).
@@ -114,44 +117,35 @@ impl FileMutation {
         field_key: String,
         locale: Option<String>,
     ) -> async_graphql::Result<UploadResult> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        upload(
-            ctx,
-            scope,
+        let admin = Session::of(ctx)?.admin()?;
+        let store = file_store(ctx)?;
+        let received = read_upload(ctx, file, store.upload_bytes).await?;
+        let (card, stored) = profiles::upload(
+            db(ctx)?,
+            registry(ctx)?,
+            store,
+            &admin,
             parse_user_id(&user_id)?,
-            file,
             &field_key,
-            locale.as_deref(),
+            received,
         )
-        .await
+        .await?;
+        result(ctx, &admin, card, &stored, locale.as_deref())
     }
 }
 
-async fn upload(
+fn result(
     ctx: &Context<'_>,
-    scope: &TenantScope,
-    subject: uuid::Uuid,
-    file: Upload,
-    field_key: &str,
+    member: &Member<'_>,
+    card: profiles::Card,
+    stored: &file::Model,
     locale: Option<&str>,
 ) -> async_graphql::Result<UploadResult> {
-    let store = file_store(ctx)?;
-    let received = read_upload(ctx, file, store.upload_bytes).await?;
-    let (card, stored) = profiles::upload(
-        db(ctx)?,
-        registry(ctx)?,
-        store,
-        scope,
-        subject,
-        field_key,
-        received,
-    )
-    .await?;
     Ok(UploadResult {
-        file: FileInfo::new(store, &stored),
+        file: FileInfo::new(file_store(ctx)?, stored),
         profile: ProfileView {
             card,
-            display: Display::of(ctx, locale, &scope.tenant.default_locale),
+            display: Display::of(ctx, locale, &member.tenant().default_locale),
         },
     })
 }

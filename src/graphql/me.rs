@@ -39,15 +39,15 @@ impl UserProfile {
         let card = self
             .card
             .get_or_try_init(|| async {
-                let Ok(scope) = Session::of(ctx)?.active() else {
+                let Ok(member) = Session::of(ctx)?.member() else {
                     return Ok::<_, crate::error::Error>(None);
                 };
-                let Some(membership) = self.user.membership(&scope.tenant.slug) else {
+                let Some(membership) = self.user.membership(&member.tenant().slug) else {
                     return Ok(None);
                 };
                 let (row, user) = (membership.row.clone(), self.user.user.clone());
                 Ok(Some(
-                    profiles::read_loaded(db(ctx)?, registry(ctx)?, scope, row, user).await?,
+                    profiles::read_loaded(db(ctx)?, registry(ctx)?, &member, row, user).await?,
                 ))
             })
             .await?;
@@ -137,14 +137,14 @@ impl UserProfile {
         ctx: &Context<'_>,
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileView> {
-        let scope = Session::of(ctx)?.active()?;
+        let member = Session::of(ctx)?.member()?;
         let card = match self.own_card(ctx).await? {
             Some(card) => card.clone(),
-            None => profiles::read(db(ctx)?, registry(ctx)?, scope, self.user.user.id).await?,
+            None => profiles::read(db(ctx)?, registry(ctx)?, &member, self.user.user.id).await?,
         };
         Ok(ProfileView {
             card,
-            display: Display::of(ctx, locale.as_deref(), &scope.tenant.default_locale),
+            display: Display::of(ctx, locale.as_deref(), &member.tenant().default_locale),
         })
     }
 

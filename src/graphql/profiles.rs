@@ -11,8 +11,9 @@ use super::fields::{FieldDefinitionView, FieldKind, ResolvedText, TextDirection}
 use super::files::FileInfo;
 use super::tenants::parse_user_id;
 use super::{Display, db, file_store, registry};
+use crate::auth::Session;
 use crate::auth::guard::RoleGuard;
-use crate::auth::{Session, TenantScope};
+use crate::core::Member;
 use crate::fields::FieldKind as Kind;
 use crate::fields::labels;
 use crate::profiles::{self, Card, CardValue, ValueChange};
@@ -297,8 +298,8 @@ impl ProfileQuery {
         user_id: ID,
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileView> {
-        let scope = Session::of(ctx)?.require(Role::Member)?;
-        card_view(ctx, scope, parse_user_id(&user_id)?, locale.as_deref()).await
+        let member = Session::of(ctx)?.member()?;
+        card_view(ctx, &member, parse_user_id(&user_id)?, locale.as_deref()).await
     }
 
     /// The active tenant's audit trail (admins), newest first: a member's card and membership
@@ -310,10 +311,10 @@ impl ProfileQuery {
         user_id: Option<ID>,
         #[graphql(default = 50)] first: u64,
     ) -> async_graphql::Result<Vec<AuditEvent>> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
+        let admin = Session::of(ctx)?.admin()?;
         let user_id = user_id.as_ref().map(parse_user_id).transpose()?;
         let events =
-            crate::audit::latest(db(ctx)?, scope.tenant.id, user_id, first.min(500)).await?;
+            crate::audit::latest(db(ctx)?, admin.tenant().id, user_id, first.min(500)).await?;
         Ok(events
             .into_iter()
             .map(|e| AuditEvent {
@@ -327,17 +328,17 @@ impl ProfileQuery {
     }
 }
 
-/// Reads a card as the session may see it.
+/// Reads a card as the member may see it.
 pub async fn card_view(
     ctx: &Context<'_>,
-    scope: &TenantScope,
+    member: &Member<'_>,
     subject: uuid::Uuid,
     locale: Option<&str>,
 ) -> async_graphql::Result<ProfileView> {
-    let card = profiles::read(db(ctx)?, registry(ctx)?, scope, subject).await?;
+    let card = profiles::read(db(ctx)?, registry(ctx)?, member, subject).await?;
     Ok(ProfileView {
         card,
-        display: Display::of(ctx, locale, &scope.tenant.default_locale),
+        display: Display::of(ctx, locale, &member.tenant().default_locale),
     })
 }
 
@@ -355,10 +356,18 @@ impl ProfileMutation {
         input: ProfileUpdateInput,
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileView> {
-        let session = Session::of(ctx)?;
-        let me = session.user()?.user.id;
-        let scope = session.require(Role::Member)?;
-        save(ctx, scope, me, input, locale.as_deref()).await
+        let member = Session::of(ctx)?.member()?;
+        let (changes, expected) = input.changes();
+        let card = profiles::update_own(
+            db(ctx)?,
+            registry(ctx)?,
+            file_store(ctx)?,
+            &member,
+            changes,
+            expected,
+        )
+        .await?;
+        Ok(view(ctx, &member, card, locale.as_deref()))
     }
 
     /// Saves values of a member's card (admins, operators): all or nothing.
@@ -370,38 +379,25 @@ impl ProfileMutation {
         input: ProfileUpdateInput,
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileView> {
-        let scope = Session::of(ctx)?.require(Role::Admin)?;
-        save(
-            ctx,
-            scope,
+        let admin = Session::of(ctx)?.admin()?;
+        let (changes, expected) = input.changes();
+        let card = profiles::update(
+            db(ctx)?,
+            registry(ctx)?,
+            file_store(ctx)?,
+            &admin,
             parse_user_id(&user_id)?,
-            input,
-            locale.as_deref(),
+            changes,
+            expected,
         )
-        .await
+        .await?;
+        Ok(view(ctx, &admin, card, locale.as_deref()))
     }
 }
 
-async fn save(
-    ctx: &Context<'_>,
-    scope: &TenantScope,
-    subject: uuid::Uuid,
-    input: ProfileUpdateInput,
-    locale: Option<&str>,
-) -> async_graphql::Result<ProfileView> {
-    let (changes, expected) = input.changes();
-    let card = profiles::update(
-        db(ctx)?,
-        registry(ctx)?,
-        file_store(ctx)?,
-        scope,
-        subject,
-        changes,
-        expected,
-    )
-    .await?;
-    Ok(ProfileView {
+fn view(ctx: &Context<'_>, member: &Member<'_>, card: Card, locale: Option<&str>) -> ProfileView {
+    ProfileView {
         card,
-        display: Display::of(ctx, locale, &scope.tenant.default_locale),
-    })
+        display: Display::of(ctx, locale, &member.tenant().default_locale),
+    }
 }

@@ -4,11 +4,12 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::membership::Role as DbRole;
 use entity::tenant;
 
-use super::db;
+use super::{db, registry};
 use crate::auth::Session;
 use crate::auth::guard::{OperatorGuard, RoleGuard};
+use crate::core::Admin;
 use crate::error::Error;
-use crate::fields::builtin::provider_text;
+use crate::profiles::{self, CardNames};
 use crate::tenants::{self, Member as DomainMember, NewTenant};
 
 /// A role in a tenant.
@@ -58,25 +59,52 @@ pub struct Member {
     username: Option<String>,
     /// Email address.
     email: Option<String>,
-    /// Given name.
+    /// Given name, as on the member's card.
     first_name: Option<String>,
-    /// Family name.
+    /// Family name, as on the member's card.
     last_name: Option<String>,
     /// Role in the tenant.
     role: Role,
 }
 
-impl From<DomainMember> for Member {
-    fn from(m: DomainMember) -> Self {
+impl Member {
+    fn new(m: DomainMember, names: CardNames) -> Self {
         Member {
             user_id: ID(m.user.id.to_string()),
-            first_name: provider_text(&m.user, "given_name"),
-            last_name: provider_text(&m.user, "family_name"),
+            first_name: names.given_name,
+            last_name: names.family_name,
             username: m.user.username,
             email: m.user.email,
             role: m.role.into(),
         }
     }
+}
+
+/// Members with the names their cards show the admin.
+async fn members_out(
+    ctx: &Context<'_>,
+    admin: &Admin<'_>,
+    members: Vec<DomainMember>,
+) -> async_graphql::Result<Vec<Member>> {
+    let users: Vec<_> = members.iter().map(|m| m.user.clone()).collect();
+    let mut names = profiles::names(db(ctx)?, registry(ctx)?, admin, &users).await?;
+    Ok(members
+        .into_iter()
+        .map(|m| {
+            let names = names.remove(&m.user.id).unwrap_or_default();
+            Member::new(m, names)
+        })
+        .collect())
+}
+
+async fn member_out(
+    ctx: &Context<'_>,
+    admin: &Admin<'_>,
+    member: DomainMember,
+) -> async_graphql::Result<Member> {
+    let mut out = members_out(ctx, admin, vec![member]).await?;
+    out.pop()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("a member was lost")).into())
 }
 
 /// Input of `createTenant`.
@@ -101,15 +129,15 @@ impl TenantQuery {
     /// The active tenant of the request (`X-Tenant-Id`, else the primary tenant).
     #[graphql(guard = "RoleGuard::new(DbRole::Member)")]
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
-        Ok(Tenant(Session::of(ctx)?.active()?.tenant.clone()))
+        Ok(Tenant(Session::of(ctx)?.member()?.tenant().clone()))
     }
 
     /// Every member of the active tenant with their role (admins).
     #[graphql(guard = "RoleGuard::new(DbRole::Admin)")]
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
-        let scope = Session::of(ctx)?.require(DbRole::Admin)?;
-        let members = tenants::members(db(ctx)?, scope).await?;
-        Ok(members.into_iter().map(Member::from).collect())
+        let admin = Session::of(ctx)?.admin()?;
+        let members = tenants::members(db(ctx)?, &admin).await?;
+        members_out(ctx, &admin, members).await
     }
 }
 
@@ -126,7 +154,7 @@ impl TenantMutation {
         ctx: &Context<'_>,
         input: CreateTenantInput,
     ) -> async_graphql::Result<Tenant> {
-        let principal = Session::of(ctx)?.principal()?;
+        let operator = Session::of(ctx)?.global_operator()?;
         let owner = input
             .owner_user_id
             .as_ref()
@@ -138,9 +166,7 @@ impl TenantMutation {
             default_locale: input.default_locale,
             owner,
         };
-        Ok(Tenant(
-            tenants::create(db(ctx)?, &principal.actor(), new).await?,
-        ))
+        Ok(Tenant(tenants::create(db(ctx)?, &operator, new).await?))
     }
 
     /// Renames the active tenant (admins).
@@ -150,8 +176,8 @@ impl TenantMutation {
         ctx: &Context<'_>,
         name: String,
     ) -> async_graphql::Result<Tenant> {
-        let scope = Session::of(ctx)?.require(DbRole::Admin)?;
-        Ok(Tenant(tenants::rename(db(ctx)?, scope, &name).await?))
+        let admin = Session::of(ctx)?.admin()?;
+        Ok(Tenant(tenants::rename(db(ctx)?, &admin, &name).await?))
     }
 
     /// Adds a user who has signed in before to the active tenant (owners).
@@ -162,9 +188,9 @@ impl TenantMutation {
         user_id: ID,
         role: Role,
     ) -> async_graphql::Result<Member> {
-        let scope = Session::of(ctx)?.require(DbRole::Owner)?;
-        let member = tenants::add_member(db(ctx)?, scope, parse_user_id(&user_id)?, role.into());
-        Ok(member.await?.into())
+        let owner = Session::of(ctx)?.owner()?;
+        let member = tenants::add_member(db(ctx)?, &owner, parse_user_id(&user_id)?, role.into());
+        member_out(ctx, &owner, member.await?).await
     }
 
     /// Changes a member's role (owners); the last owner cannot be demoted.
@@ -175,17 +201,17 @@ impl TenantMutation {
         user_id: ID,
         role: Role,
     ) -> async_graphql::Result<Member> {
-        let scope = Session::of(ctx)?.require(DbRole::Owner)?;
-        let member = tenants::change_role(db(ctx)?, scope, parse_user_id(&user_id)?, role.into());
-        Ok(member.await?.into())
+        let owner = Session::of(ctx)?.owner()?;
+        let member = tenants::change_role(db(ctx)?, &owner, parse_user_id(&user_id)?, role.into());
+        member_out(ctx, &owner, member.await?).await
     }
 
     /// Removes a member from the active tenant (owners); the last owner cannot be removed.
     /// Returns the removed user's id.
     #[graphql(guard = "RoleGuard::new(DbRole::Owner)")]
     async fn remove_member(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<ID> {
-        let scope = Session::of(ctx)?.require(DbRole::Owner)?;
-        tenants::remove_member(db(ctx)?, scope, parse_user_id(&user_id)?).await?;
+        let owner = Session::of(ctx)?.owner()?;
+        tenants::remove_member(db(ctx)?, &owner, parse_user_id(&user_id)?).await?;
         Ok(user_id)
     }
 }

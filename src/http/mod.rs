@@ -231,8 +231,8 @@ async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     };
     let card = async {
         let user = session.user()?;
-        let scope = session.active()?;
-        crate::profiles::read(&state.db, &state.fields, scope, user.user.id).await
+        let member = session.member()?;
+        crate::profiles::read(&state.db, &state.fields, &member, user.user.id).await
     };
     match card.await {
         Ok(card) => Json(crate::profiles::userinfo(&card)).into_response(),

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::auth::{Actor, TenantScope};
+use crate::core::{Actor, Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
 use crate::fields::builtin::provider_value;
 use crate::fields::store::{FieldRegistry, TenantFields};
@@ -63,16 +63,25 @@ pub struct ValueChange {
     pub value: Value,
 }
 
-/// Reads `subject`'s card in the scope's tenant as the scope's actor may see it. A user who is
+/// Reads `subject`'s card in the viewer's tenant as the viewer may see it. A user who is
 /// not a member of the tenant is NOT_FOUND, whoever asks.
 pub async fn read(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    viewer: &Member<'_>,
+    subject: Uuid,
+) -> Result<Card> {
+    read_in(db, registry, viewer.scope(), subject).await
+}
+
+async fn read_in(
     db: &impl ConnectionTrait,
     registry: &FieldRegistry,
     scope: &TenantScope,
     subject: Uuid,
 ) -> Result<Card> {
     let (membership, user) = member_with_user(db, scope, subject).await?;
-    read_loaded(db, registry, scope, membership, user).await
+    read_rows(db, registry, scope, membership, user).await
 }
 
 /// Reads a card whose membership and user rows the caller has already loaded (the signed-in
@@ -80,13 +89,23 @@ pub async fn read(
 pub async fn read_loaded(
     db: &impl ConnectionTrait,
     registry: &FieldRegistry,
+    viewer: &Member<'_>,
+    membership: membership::Model,
+    user: user::Model,
+) -> Result<Card> {
+    read_rows(db, registry, viewer.scope(), membership, user).await
+}
+
+async fn read_rows(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
     scope: &TenantScope,
     membership: membership::Model,
     user: user::Model,
 ) -> Result<Card> {
     let subject = user.id;
-    let fields = registry.of_tenant(db, scope.tenant.id).await?;
-    let stored = stored_values(db, scope.tenant.id, subject).await?;
+    let fields = registry.of_tenant(db, scope.tenant().id).await?;
+    let stored = stored_values(db, scope.tenant().id, subject).await?;
     let mut card = compose(scope, &fields, membership, user, &stored);
     let file_ids = card
         .values
@@ -98,16 +117,16 @@ pub async fn read_loaded(
     Ok(card)
 }
 
-/// Succeeds when `file` is held by a field of its owner's card that the scope's actor may
-/// see; NOT_FOUND otherwise, so file ids reveal nothing.
+/// Succeeds when `file` is held by a field of its owner's card that the viewer may see;
+/// NOT_FOUND otherwise, so file ids reveal nothing.
 pub async fn ensure_file_visible(
     db: &impl ConnectionTrait,
     registry: &FieldRegistry,
-    scope: &TenantScope,
+    viewer: &Member<'_>,
     file: &file::Model,
 ) -> Result<()> {
     let not_found = || Error::NotFound(format!("no file {}", file.id));
-    let card = read(db, registry, scope, file.owner_id)
+    let card = read(db, registry, viewer, file.owner_id)
         .await
         .map_err(|_| not_found())?;
     if card.files.contains_key(&file.id) {
@@ -121,7 +140,7 @@ async fn member_with_user(
     scope: &TenantScope,
     subject: Uuid,
 ) -> Result<(membership::Model, user::Model)> {
-    let found = membership::Entity::find_by_id((subject, scope.tenant.id))
+    let found = membership::Entity::find_by_id((subject, scope.tenant().id))
         .find_also_related(user::Entity)
         .one(db)
         .await?;
@@ -129,7 +148,7 @@ async fn member_with_user(
         Some((membership, Some(user))) => Ok((membership, user)),
         _ => Err(Error::NotFound(format!(
             "no member {subject} in tenant {}",
-            scope.tenant.slug
+            scope.tenant().slug
         ))),
     }
 }
@@ -152,8 +171,8 @@ async fn stored_values(
 
 fn viewer(scope: &TenantScope, subject: Uuid) -> Viewer {
     Viewer {
-        is_owner: scope.actor == Actor::User(subject),
-        standing: scope.access,
+        is_owner: *scope.actor() == Actor::User(subject),
+        standing: scope.standing(),
     }
 }
 
@@ -185,13 +204,75 @@ fn compose(
     locales.dedup();
     Card {
         user,
-        tenant: scope.tenant.clone(),
+        tenant: scope.tenant().clone(),
         version: membership.card_version,
         updated_at: membership.updated_at,
         values,
         locales,
         files: HashMap::new(),
     }
+}
+
+/// A member's names as their card shows them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CardNames {
+    /// The card's `given_name`.
+    pub given_name: Option<String>,
+    /// The card's `family_name`.
+    pub family_name: Option<String>,
+}
+
+/// The names on the cards of `users` in the viewer's tenant, as the viewer may see them: the
+/// values the card itself shows (a member's edit wins over the identity provider, a clear
+/// stays cleared). One query for the whole list.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    reader: &Member<'_>,
+    users: &[user::Model],
+) -> Result<HashMap<Uuid, CardNames>> {
+    let scope = reader.scope();
+    let fields = registry.of_tenant(db, scope.tenant().id).await?;
+    let (given, family) = (fields.by_key("given_name"), fields.by_key("family_name"));
+    let field_ids: Vec<Uuid> = [given, family]
+        .into_iter()
+        .flatten()
+        .map(|f| f.id)
+        .collect();
+    let mut stored: HashMap<Uuid, HashMap<Uuid, Value>> = HashMap::new();
+    if !field_ids.is_empty() {
+        let rows = field_value::Entity::find()
+            .filter(field_value::Column::TenantId.eq(scope.tenant().id))
+            .filter(field_value::Column::FieldId.is_in(field_ids))
+            .all(db)
+            .await?;
+        for row in rows {
+            stored
+                .entry(row.user_id)
+                .or_default()
+                .insert(row.field_id, row.value);
+        }
+    }
+    let none = HashMap::new();
+    let text = |field: Option<&Arc<FieldDefinition>>, user: &user::Model| {
+        let field = field?;
+        let values = stored.get(&user.id).unwrap_or(&none);
+        field_access(field, viewer(scope, user.id))
+            .can_read()
+            .then(|| effective_value(field, user, values))??
+            .as_str()
+            .map(str::to_owned)
+    };
+    Ok(users
+        .iter()
+        .map(|user| {
+            let names = CardNames {
+                given_name: text(given, user),
+                family_name: text(family, user),
+            };
+            (user.id, names)
+        })
+        .collect())
 }
 
 /// A stored value wins (a stored `null` is an explicit clear); built-in fields fall back to
@@ -209,11 +290,57 @@ fn effective_value(
     }
 }
 
+/// Applies `changes` to the caller's own card (see [`update`]).
+pub async fn update_own(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    member: &Member<'_>,
+    changes: Vec<ValueChange>,
+    expected_version: Option<i32>,
+) -> Result<Card> {
+    let subject = member.user_id()?;
+    let scope = member.scope();
+    update_card(
+        db,
+        registry,
+        files,
+        scope,
+        subject,
+        changes,
+        expected_version,
+    )
+    .await
+}
+
+/// Applies `changes` to another member's card (admins, operators).
+pub async fn update(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    admin: &Admin<'_>,
+    subject: Uuid,
+    changes: Vec<ValueChange>,
+    expected_version: Option<i32>,
+) -> Result<Card> {
+    let scope = admin.scope();
+    update_card(
+        db,
+        registry,
+        files,
+        scope,
+        subject,
+        changes,
+        expected_version,
+    )
+    .await
+}
+
 /// Applies `changes` to `subject`'s card: all or nothing, every invalid value reported at
 /// once, FORBIDDEN naming any field the actor may not edit, CONFLICT when `expected_version`
 /// is stale. Files no value refers to any more are removed after the commit. Returns the
 /// saved card.
-pub async fn update(
+async fn update_card(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
     files: &FileStore,
@@ -222,11 +349,11 @@ pub async fn update(
     changes: Vec<ValueChange>,
     expected_version: Option<i32>,
 ) -> Result<Card> {
-    let fields = registry.of_tenant(db, scope.tenant.id).await?;
+    let fields = registry.of_tenant(db, scope.tenant().id).await?;
     let checked = check_changes(&fields, scope, subject, &changes)?;
     let txn = db.begin().await?;
     let replaced = save(&txn, &fields, scope, subject, &checked, expected_version).await?;
-    let card = read(&txn, registry, scope, subject).await?;
+    let card = read_in(&txn, registry, scope, subject).await?;
     txn.commit().await?;
     files.release(db, &replaced).await?;
     Ok(card)
@@ -238,21 +365,65 @@ pub async fn purge_field(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
     files: &FileStore,
-    scope: &TenantScope,
+    operator: &Operator<'_>,
     field_id: Uuid,
     confirm_key: &str,
 ) -> Result<()> {
     let txn = db.begin().await?;
-    let held = crate::fields::store::purge(&txn, scope, field_id, confirm_key).await?;
+    let held = crate::fields::store::purge(&txn, operator, field_id, confirm_key).await?;
     let released = files.release_rows(&txn, &held).await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant.id).await;
+    registry.invalidate(operator.scope().tenant().id).await;
     files.forget_released(db, &released).await
+}
+
+/// Stores an upload into the caller's own card (see [`upload`]).
+pub async fn upload_own(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    member: &Member<'_>,
+    field_key: &str,
+    upload: Upload,
+) -> Result<(Card, file::Model)> {
+    let subject = member.user_id()?;
+    store_upload(
+        db,
+        registry,
+        files,
+        member.scope(),
+        subject,
+        field_key,
+        upload,
+    )
+    .await
+}
+
+/// Stores an upload into another member's card (admins, operators).
+pub async fn upload(
+    db: &DatabaseConnection,
+    registry: &FieldRegistry,
+    files: &FileStore,
+    admin: &Admin<'_>,
+    subject: Uuid,
+    field_key: &str,
+    upload: Upload,
+) -> Result<(Card, file::Model)> {
+    store_upload(
+        db,
+        registry,
+        files,
+        admin.scope(),
+        subject,
+        field_key,
+        upload,
+    )
+    .await
 }
 
 /// Stores an upload for the IMAGE or FILE field `field_key` of `subject`'s card and sets the
 /// field to it, in one transaction; a failure leaves neither a row, nor a value, nor an object.
-pub async fn upload(
+async fn store_upload(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
     files: &FileStore,
@@ -261,7 +432,7 @@ pub async fn upload(
     field_key: &str,
     upload: Upload,
 ) -> Result<(Card, file::Model)> {
-    let fields = registry.of_tenant(db, scope.tenant.id).await?;
+    let fields = registry.of_tenant(db, scope.tenant().id).await?;
     let field = upload_field(&fields, scope, subject, field_key)?;
     member_with_user(db, scope, subject).await?;
     let txn = db.begin().await?;
@@ -272,7 +443,7 @@ pub async fn upload(
     }];
     let saved = async {
         let replaced = save(&txn, &fields, scope, subject, &checked, None).await?;
-        let card = read(&txn, registry, scope, subject).await?;
+        let card = read_in(&txn, registry, scope, subject).await?;
         txn.commit().await?;
         Ok::<_, Error>((replaced, card))
     };
@@ -321,7 +492,7 @@ async fn save(
     bump_version(txn, scope, subject, expected_version).await?;
     check_files(txn, scope, subject, checked).await?;
     check_unique_email(txn, fields, scope, subject, checked).await?;
-    let before = stored_values(txn, scope.tenant.id, subject).await?;
+    let before = stored_values(txn, scope.tenant().id, subject).await?;
     write_values(txn, scope, subject, checked).await?;
     audit_change(txn, scope, subject, checked, &before).await?;
     Ok(checked
@@ -416,7 +587,7 @@ async fn bump_version(
     let update = membership::Entity::update_many()
         .col_expr(membership::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(membership::Column::UserId.eq(subject))
-        .filter(membership::Column::TenantId.eq(scope.tenant.id));
+        .filter(membership::Column::TenantId.eq(scope.tenant().id));
     if versioned_update(db, update, membership::Column::CardVersion, expected).await? {
         return Ok(());
     }
@@ -444,7 +615,7 @@ async fn check_files(
             .and_then(|s| Uuid::parse_str(s).ok())
             .unwrap_or_default();
         let found = file::Entity::find_by_id(id)
-            .filter(file::Column::TenantId.eq(scope.tenant.id))
+            .filter(file::Column::TenantId.eq(scope.tenant().id))
             .filter(file::Column::OwnerId.eq(subject))
             .one(db)
             .await?;
@@ -470,15 +641,7 @@ async fn check_files(
 /// Why `file` does not fit `field`'s content-type and size rules, if it does not.
 pub fn file_rule_problem(field: &FieldDefinition, file: &file::Model) -> Option<String> {
     let rules = &field.rules;
-    let type_ok = if rules.allowed_content_types.is_empty() {
-        field.kind != crate::fields::FieldKind::Image || file.content_type.starts_with("image/")
-    } else {
-        rules
-            .allowed_content_types
-            .iter()
-            .any(|t| t == &file.content_type)
-    };
-    if !type_ok {
+    if !files::accepts(field, &file.content_type) {
         return Some(format!(
             "files of type {} are not accepted here",
             file.content_type
@@ -511,13 +674,13 @@ async fn check_unique_email(
         return Ok(());
     };
     let members = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::TenantId.eq(scope.tenant().id))
         .filter(membership::Column::UserId.ne(subject))
         .find_also_related(user::Entity)
         .all(db)
         .await?;
     let overrides: HashMap<Uuid, Value> = field_value::Entity::find()
-        .filter(field_value::Column::TenantId.eq(scope.tenant.id))
+        .filter(field_value::Column::TenantId.eq(scope.tenant().id))
         .filter(field_value::Column::FieldId.eq(email_field.id))
         .all(db)
         .await?
@@ -554,18 +717,18 @@ async fn write_values(
         // Clearing a custom field deletes its row; clearing a built-in one stores an explicit
         // null, so the identity provider's value does not come back.
         if change.value.is_null() && !change.field.builtin {
-            field_value::Entity::delete_by_id((scope.tenant.id, subject, change.field.id))
+            field_value::Entity::delete_by_id((scope.tenant().id, subject, change.field.id))
                 .exec(db)
                 .await?;
             continue;
         }
         let row = field_value::ActiveModel {
-            tenant_id: Set(scope.tenant.id),
+            tenant_id: Set(scope.tenant().id),
             user_id: Set(subject),
             field_id: Set(change.field.id),
             value: Set(change.value.clone()),
             updated_at: Set(now),
-            updated_by: Set(scope.actor.to_string()),
+            updated_by: Set(scope.actor().to_string()),
         };
         field_value::Entity::insert(row)
             .on_conflict(
@@ -607,8 +770,8 @@ async fn audit_change(
     let change = json!({"before": old, "after": new});
     audit::record(
         db,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         Some(subject),
         "profile.update",
         change,

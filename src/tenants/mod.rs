@@ -1,5 +1,5 @@
 //! Tenants and their memberships. Every function that works inside a tenant takes the
-//! [`TenantScope`] it works in, which only an access check hands out.
+//! capability it needs ([`Admin`], [`Owner`]), which only an access check hands out.
 
 use chrono::Utc;
 use entity::membership::{self, Role};
@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::auth::{Actor, TenantScope, session::role_name};
+use crate::core::{Admin, GlobalOperator, Owner, TenantScope, ident, role_name};
 use crate::error::{Error, Result};
 
 /// The locale labels fall back to when a tenant names none.
@@ -50,19 +50,9 @@ pub async fn find(db: &impl ConnectionTrait, id_or_slug: &str) -> Result<Option<
     Ok(query.one(db).await?)
 }
 
-/// Checks a tenant slug: 2–64 of a–z, 0–9 and `-`, starting with a letter or digit.
+/// Checks a tenant slug against [`ident::TENANT_SLUG`].
 pub fn validate_slug(slug: &str) -> Result<()> {
-    let valid = (2..=64).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-');
-    if valid {
-        return Ok(());
-    }
-    Err(Error::bad_input(format!(
-        "invalid tenant slug {slug:?}: use 2 to 64 characters a-z, 0-9 and '-', not starting with '-'"
-    )))
+    ident::TENANT_SLUG.check(slug).map_err(Error::bad_input)
 }
 
 /// Returns the tenant with `slug`, creating it when a trusted token names it for the first time.
@@ -104,7 +94,7 @@ fn new_row(slug: &str, name: &str, default_locale: Option<&str>) -> tenant::Acti
 /// Creates a tenant (operators with a grant on every tenant), with its first owner if named.
 pub async fn create(
     db: &DatabaseConnection,
-    actor: &Actor,
+    operator: &GlobalOperator,
     new: NewTenant,
 ) -> Result<tenant::Model> {
     validate_slug(&new.slug)?;
@@ -134,12 +124,12 @@ pub async fn create(
     crate::fields::builtin::install(&txn, tenant.id).await?;
     if let Some(owner) = new.owner {
         crate::users::get(&txn, owner).await?;
-        insert_membership(&txn, owner, tenant.id, Role::Owner).await?;
+        insert_membership(&txn, owner, tenant.id, Role::Owner, OnExisting::Keep).await?;
     }
     audit::record(
         &txn,
         tenant.id,
-        actor,
+        operator.actor(),
         new.owner,
         "tenant.create",
         json!({"slug": new.slug}),
@@ -160,19 +150,20 @@ fn validate_name(name: &str) -> Result<()> {
 /// Renames the active tenant (admins).
 pub async fn rename(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    admin: &Admin<'_>,
     name: &str,
 ) -> Result<tenant::Model> {
+    let scope = admin.scope();
     validate_name(name)?;
     let txn = db.begin().await?;
-    let mut row: tenant::ActiveModel = scope.tenant.clone().into();
+    let mut row: tenant::ActiveModel = scope.tenant().clone().into();
     row.name = Set(name.trim().to_owned());
     let updated = row.update(&txn).await?;
-    let change = json!({"before": scope.tenant.name, "after": updated.name});
+    let change = json!({"before": scope.tenant().name, "after": updated.name});
     audit::record(
         &txn,
         updated.id,
-        &scope.actor,
+        scope.actor(),
         None,
         "tenant.rename",
         change,
@@ -183,9 +174,10 @@ pub async fn rename(
 }
 
 /// Every member of the active tenant, oldest first.
-pub async fn members(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec<Member>> {
+pub async fn members(db: &DatabaseConnection, admin: &Admin<'_>) -> Result<Vec<Member>> {
+    let scope = admin.scope();
     let rows = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::TenantId.eq(scope.tenant().id))
         .find_also_related(user::Entity)
         .order_by_asc(membership::Column::CreatedAt)
         .all(db)
@@ -204,24 +196,26 @@ pub async fn members(db: &DatabaseConnection, scope: &TenantScope) -> Result<Vec
 /// Adds a user who has signed in before to the active tenant (owners).
 pub async fn add_member(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    owner: &Owner<'_>,
     user_id: Uuid,
     role: Role,
 ) -> Result<Member> {
+    let scope = owner.scope();
     let txn = db.begin().await?;
     let user = crate::users::get(&txn, user_id).await?;
-    let inserted = insert_membership(&txn, user_id, scope.tenant.id, role).await?;
+    let inserted =
+        insert_membership(&txn, user_id, scope.tenant().id, role, OnExisting::Keep).await?;
     if !inserted {
         return Err(Error::Conflict(format!(
             "user {user_id} is already a member of tenant {}",
-            scope.tenant.slug
+            scope.tenant().slug
         )));
     }
     let change = json!({"role": role_name(role)});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         Some(user_id),
         "membership.add",
         change,
@@ -231,11 +225,23 @@ pub async fn add_member(
     Ok(Member { user, role })
 }
 
-async fn insert_membership(
+/// What [`insert_membership`] does when the user is a member already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnExisting {
+    /// Leave the membership as it is.
+    Keep,
+    /// Set its role to the one given (sign-in sync from a provider's claim).
+    SetRole,
+}
+
+/// Makes `user_id` a member of `tenant_id` with `role`, primary if the user has no primary
+/// tenant yet; the one way a membership row is written. Returns whether a row was inserted.
+pub async fn insert_membership(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     tenant_id: Uuid,
     role: Role,
+    on_existing: OnExisting,
 ) -> Result<bool> {
     let has_primary = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -253,12 +259,16 @@ async fn insert_membership(
         created_at: Set(now),
         updated_at: Set(now),
     };
+    let mut conflict =
+        OnConflict::columns([membership::Column::UserId, membership::Column::TenantId]);
+    match on_existing {
+        OnExisting::Keep => conflict.do_nothing(),
+        OnExisting::SetRole => {
+            conflict.update_columns([membership::Column::Role, membership::Column::UpdatedAt])
+        }
+    };
     let inserted = membership::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([membership::Column::UserId, membership::Column::TenantId])
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(conflict)
         .exec_without_returning(db)
         .await?;
     Ok(inserted > 0)
@@ -267,12 +277,13 @@ async fn insert_membership(
 /// Changes a member's role in the active tenant (owners); the last owner cannot be demoted.
 pub async fn change_role(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    owner: &Owner<'_>,
     user_id: Uuid,
     role: Role,
 ) -> Result<Member> {
+    let scope = owner.scope();
     let txn = db.begin().await?;
-    lock_tenant(&txn, scope.tenant.id).await?;
+    lock_tenant(&txn, scope.tenant().id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
     if current.role == Role::Owner && role != Role::Owner {
         ensure_another_owner(&txn, scope).await?;
@@ -284,8 +295,8 @@ pub async fn change_role(
     let change = json!({"before": role_name(current.role), "after": role_name(role)});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         Some(user_id),
         "membership.role",
         change,
@@ -299,23 +310,24 @@ pub async fn change_role(
 /// Removes a member from the active tenant (owners); the last owner cannot be removed.
 pub async fn remove_member(
     db: &DatabaseConnection,
-    scope: &TenantScope,
+    owner: &Owner<'_>,
     user_id: Uuid,
 ) -> Result<()> {
+    let scope = owner.scope();
     let txn = db.begin().await?;
-    lock_tenant(&txn, scope.tenant.id).await?;
+    lock_tenant(&txn, scope.tenant().id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
     if current.role == Role::Owner {
         ensure_another_owner(&txn, scope).await?;
     }
-    membership::Entity::delete_by_id((user_id, scope.tenant.id))
+    membership::Entity::delete_by_id((user_id, scope.tenant().id))
         .exec(&txn)
         .await?;
     let change = json!({"role": role_name(current.role)});
     audit::record(
         &txn,
-        scope.tenant.id,
-        &scope.actor,
+        scope.tenant().id,
+        scope.actor(),
         Some(user_id),
         "membership.remove",
         change,
@@ -330,20 +342,20 @@ async fn membership_of(
     scope: &TenantScope,
     user_id: Uuid,
 ) -> Result<membership::Model> {
-    membership::Entity::find_by_id((user_id, scope.tenant.id))
+    membership::Entity::find_by_id((user_id, scope.tenant().id))
         .one(db)
         .await?
         .ok_or_else(|| {
             Error::NotFound(format!(
                 "user {user_id} is not a member of tenant {}",
-                scope.tenant.slug
+                scope.tenant().slug
             ))
         })
 }
 
 async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) -> Result<()> {
     let owners = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::TenantId.eq(scope.tenant().id))
         .filter(membership::Column::Role.eq(Role::Owner))
         .count(db)
         .await?;
@@ -352,7 +364,7 @@ async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) ->
     }
     Err(Error::Conflict(format!(
         "tenant {} must keep at least one owner: make someone else owner first",
-        scope.tenant.slug
+        scope.tenant().slug
     )))
 }
 

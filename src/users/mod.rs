@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Membership, SignedInUser};
 use crate::error::{Error, Result};
+use crate::tenants::OnExisting;
 
 /// Standard OpenID Connect claims kept from the identity provider to hydrate the card.
 /// `email`, `email_verified` and `preferred_username` are identity columns of their own.
@@ -105,31 +106,10 @@ async fn sync_memberships(
     if claims.is_empty() {
         return Ok(());
     }
-    let existing = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .all(db)
-        .await?;
-    let mut has_primary = existing.iter().any(|m| m.is_primary);
-    let now = Utc::now();
     for claim in claims {
         let tenant = crate::tenants::ensure(db, &claim.id, claim.name.as_deref()).await?;
-        let row = membership::ActiveModel {
-            user_id: Set(user_id),
-            tenant_id: Set(tenant.id),
-            role: Set(claim.role.unwrap_or(membership::Role::Member)),
-            is_primary: Set(!has_primary),
-            card_version: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        has_primary = true;
-        membership::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([membership::Column::UserId, membership::Column::TenantId])
-                    .update_columns([membership::Column::Role, membership::Column::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
+        let role = claim.role.unwrap_or(membership::Role::Member);
+        crate::tenants::insert_membership(db, user_id, tenant.id, role, OnExisting::SetRole)
             .await?;
     }
     Ok(())

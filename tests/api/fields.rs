@@ -423,3 +423,86 @@ async fn the_template_catalogue_is_multilingual(app: TestApp) {
         .clone();
     assert_eq!(cv["kind"], "FILE");
 }
+
+storage_test!(members_list_only_the_fields_their_own_card_shows);
+async fn members_list_only_the_fields_their_own_card_shows(app: TestApp) {
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    let mut secret = text_field("salary_band", json!([]));
+    secret["input"]["ownerAccess"] = json!("HIDDEN");
+    app.ok(&admin, CREATE, secret).await;
+    app.ok(&admin, CREATE, text_field("desk", json!([]))).await;
+    let old = field_id(&app, &admin, "desk").await;
+    app.ok(&admin, ARCHIVE, json!({"id": old})).await;
+
+    let keys = |defs: Vec<Value>| -> Vec<String> {
+        defs.iter()
+            .map(|f| f["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let member = app.user_token("mia", &[("acme", "member")]);
+    let seen = keys(definitions(&app, &member).await);
+    assert!(seen.contains(&"given_name".to_owned()));
+    assert!(
+        !seen.contains(&"salary_band".to_owned()),
+        "hidden on their card"
+    );
+    assert!(
+        !seen.contains(&"desk".to_owned()),
+        "archived, even when asked"
+    );
+    let all = keys(definitions(&app, &admin).await);
+    assert!(all.contains(&"salary_band".to_owned()) && all.contains(&"desk".to_owned()));
+    let unarchived = app.ok(&admin, DEFINITIONS, json!({})).await;
+    assert!(
+        !unarchived.to_string().contains("\"desk\""),
+        "archived only on request"
+    );
+}
+
+storage_test!(new_fields_get_the_default_access_by_hand_and_from_templates);
+async fn new_fields_get_the_default_access_by_hand_and_from_templates(app: TestApp) {
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    app.ok(&admin, CREATE, text_field("desk", json!([]))).await;
+    app.ok(&admin, TEMPLATES, json!({"keys": ["job_title"]}))
+        .await;
+    let all = definitions(&app, &admin).await;
+    for key in ["desk", "job_title"] {
+        let field = all.iter().find(|f| f["key"] == key).unwrap();
+        assert_eq!(
+            (
+                &field["ownerAccess"],
+                &field["memberAccess"],
+                &field["adminAccess"]
+            ),
+            (&json!("EDIT"), &json!("READ"), &json!("EDIT")),
+            "{key}"
+        );
+    }
+}
+
+storage_test!(only_an_operator_of_the_tenant_purges_not_even_its_owner);
+async fn only_an_operator_of_the_tenant_purges_not_even_its_owner(app: TestApp) {
+    let owner = app.user_token("olga", &[("acme", "owner")]);
+    app.ok(&owner, CREATE, text_field("desk", json!([]))).await;
+    let id = field_id(&app, &owner, "desk").await;
+    let purge = |token: &str, tenant: Option<&'static str>| {
+        let token = token.to_owned();
+        let app = &app;
+        let id = id.clone();
+        async move {
+            app.graphql(Call {
+                token: Some(&token),
+                tenant,
+                query: PURGE,
+                variables: json!({"id": id, "key": "desk"}),
+            })
+            .await
+        }
+    };
+    assert_eq!(error_code(&purge(&owner, None).await), "FORBIDDEN");
+    let other = app.operator_token("ops", &["beta"]);
+    assert_eq!(error_code(&purge(&other, Some("acme")).await), "FORBIDDEN");
+    let global = app.operator_token("root", &["*"]);
+    let body = purge(&global, Some("acme")).await;
+    assert!(body.get("errors").is_none(), "{body}");
+}

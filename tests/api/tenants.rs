@@ -264,3 +264,86 @@ async fn operators_act_only_in_granted_tenants(app: TestApp) {
     let body = call(&app, &operator, Some("acme"), "{ me { id } }", json!({})).await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
+
+storage_test!(the_members_list_shows_the_names_on_the_cards);
+async fn the_members_list_shows_the_names_on_the_cards(app: TestApp) {
+    let mut claims = serde_json::Map::new();
+    claims.insert("given_name".into(), json!("Ida"));
+    claims.insert("family_name".into(), json!("Old"));
+    let ida = app.token("ida", &[("acme", "member")], false, 3600, claims);
+    let ida_id = app.user_id(&ida).await;
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    let save = "mutation($values: [FieldValueInput!]!) {
+        updateMyProfile(input: {values: $values}) { version } }";
+    let listed = |members: &serde_json::Value| {
+        let found = members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["userId"] == ida_id.as_str())
+            .cloned()
+            .unwrap();
+        (found["firstName"].clone(), found["lastName"].clone())
+    };
+    let members = "{ members { userId firstName lastName } }";
+
+    let before = app.ok(&admin, members, json!({})).await;
+    assert_eq!(listed(&before), (json!("Ida"), json!("Old")));
+
+    // An edit shows, and a cleared name stays cleared, exactly as on the card.
+    let values =
+        json!([{"key": "given_name", "value": "Idy"}, {"key": "family_name", "value": null}]);
+    app.ok(&ida, save, json!({"values": values})).await;
+    let after = app.ok(&admin, members, json!({})).await;
+    assert_eq!(listed(&after), (json!("Idy"), json!(null)));
+    let card = app
+        .ok(
+            &admin,
+            "query($id: ID!) { profile(userId: $id) {
+                given: value(key: \"given_name\") { text } family: value(key: \"family_name\") { text } } }",
+            json!({"id": ida_id}),
+        )
+        .await;
+    assert_eq!(card["profile"]["given"]["text"], "Idy");
+    assert_eq!(card["profile"]["family"]["text"], json!(null));
+
+    // The role change answer shows the same names.
+    let owner = app.user_token("olga", &[("acme", "owner")]);
+    let changed = app
+        .ok(
+            &owner,
+            "mutation($id: ID!) { changeMemberRole(userId: $id, role: ADMIN) { firstName lastName } }",
+            json!({"id": ida_id}),
+        )
+        .await;
+    assert_eq!(
+        changed["changeMemberRole"],
+        json!({"firstName": "Idy", "lastName": null})
+    );
+}
+
+storage_test!(an_operator_granted_the_tenant_has_every_role_there_but_no_own_card);
+async fn an_operator_granted_the_tenant_has_every_role_there_but_no_own_card(app: TestApp) {
+    let owner = app.user_token("olga", &[("acme", "owner")]);
+    app.user_id(&owner).await;
+    let mia_id = app
+        .user_id(&app.user_token("mia", &[("acme", "member")]))
+        .await;
+    let operator = app.operator_token("ops", &["acme"]);
+    let body = call(
+        &app,
+        &operator,
+        Some("acme"),
+        CHANGE,
+        json!({"id": mia_id, "role": "ADMIN"}),
+    )
+    .await;
+    assert_eq!(body["data"]["changeMemberRole"]["role"], "ADMIN", "{body}");
+    let save = "mutation { updateMyProfile(input: {values: []}) { version } }";
+    let body = call(&app, &operator, Some("acme"), save, json!({})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    // A tenant's operator is not an operator of every tenant.
+    let input = json!({"input": {"slug": "new-co", "name": "New Co"}});
+    let body = call(&app, &operator, Some("acme"), CREATE, input).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}
