@@ -1,8 +1,11 @@
 //! Tenants and their memberships. Every function that works inside a tenant takes the
-//! [`TenantScope`] it works in, which only an access check hands out.
+//! [`TenantScope`] it works in, which only an access check hands out; sign-in's functions
+//! take the provider's [`Actor`] instead and change only what that provider manages.
+
+pub mod sync;
 
 use chrono::Utc;
-use entity::membership::{self, Role};
+use entity::membership::{self, Role, Source};
 use entity::{tenant, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -65,9 +68,11 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     )))
 }
 
-/// Returns the tenant with `slug`, creating it when a trusted token names it for the first time.
+/// Returns the tenant with `slug`, creating it (audited) when a trusted token names it for the
+/// first time.
 pub async fn ensure(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     slug: &str,
     name: Option<&str>,
 ) -> Result<tenant::Model> {
@@ -85,6 +90,15 @@ pub async fn ensure(
         .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant {slug} vanished after insert")))?;
     if inserted > 0 {
         crate::fields::builtin::install(db, tenant.id).await?;
+        audit::record(
+            db,
+            tenant.id,
+            actor,
+            None,
+            "tenant.create",
+            json!({"slug": slug}),
+        )
+        .await?;
     }
     Ok(tenant)
 }
@@ -134,7 +148,7 @@ pub async fn create(
     crate::fields::builtin::install(&txn, tenant.id).await?;
     if let Some(owner) = new.owner {
         crate::users::get(&txn, owner).await?;
-        insert_membership(&txn, owner, tenant.id, Role::Owner).await?;
+        insert_membership(&txn, owner, tenant.id, Role::Owner, Source::Service).await?;
     }
     audit::record(
         &txn,
@@ -210,7 +224,7 @@ pub async fn add_member(
 ) -> Result<Member> {
     let txn = db.begin().await?;
     let user = crate::users::get(&txn, user_id).await?;
-    let inserted = insert_membership(&txn, user_id, scope.tenant.id, role).await?;
+    let inserted = insert_membership(&txn, user_id, scope.tenant.id, role, Source::Service).await?;
     if !inserted {
         return Err(Error::Conflict(format!(
             "user {user_id} is already a member of tenant {}",
@@ -236,6 +250,7 @@ async fn insert_membership(
     user_id: Uuid,
     tenant_id: Uuid,
     role: Role,
+    source: Source,
 ) -> Result<bool> {
     let has_primary = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -248,6 +263,7 @@ async fn insert_membership(
         user_id: Set(user_id),
         tenant_id: Set(tenant_id),
         role: Set(role),
+        source: Set(source),
         is_primary: Set(!has_primary),
         card_version: Set(0),
         created_at: Set(now),
@@ -264,7 +280,8 @@ async fn insert_membership(
     Ok(inserted > 0)
 }
 
-/// Changes a member's role in the active tenant (owners); the last owner cannot be demoted.
+/// Changes a member's role in the active tenant (owners); the last owner cannot be demoted,
+/// and memberships the member's provider manages are changed there, not here.
 pub async fn change_role(
     db: &DatabaseConnection,
     scope: &TenantScope,
@@ -274,29 +291,18 @@ pub async fn change_role(
     let txn = db.begin().await?;
     lock_tenant(&txn, scope.tenant.id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
-    if current.role == Role::Owner && role != Role::Owner {
-        ensure_another_owner(&txn, scope).await?;
+    ensure_service_managed(&txn, scope, &current).await?;
+    if takes_last_owner(&txn, &current, Some(role)).await? {
+        return Err(last_owner(scope));
     }
-    let mut row: membership::ActiveModel = current.clone().into();
-    row.role = Set(role);
-    row.updated_at = Set(Utc::now());
-    row.update(&txn).await?;
-    let change = json!({"before": role_name(current.role), "after": role_name(role)});
-    audit::record(
-        &txn,
-        scope.tenant.id,
-        &scope.actor,
-        Some(user_id),
-        "membership.role",
-        change,
-    )
-    .await?;
+    write_role(&txn, &current, role, &scope.actor).await?;
     let user = crate::users::get(&txn, user_id).await?;
     txn.commit().await?;
     Ok(Member { user, role })
 }
 
-/// Removes a member from the active tenant (owners); the last owner cannot be removed.
+/// Removes a member from the active tenant (owners); the last owner cannot be removed, and
+/// memberships the member's provider manages are removed there, not here.
 pub async fn remove_member(
     db: &DatabaseConnection,
     scope: &TenantScope,
@@ -305,22 +311,11 @@ pub async fn remove_member(
     let txn = db.begin().await?;
     lock_tenant(&txn, scope.tenant.id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
-    if current.role == Role::Owner {
-        ensure_another_owner(&txn, scope).await?;
+    ensure_service_managed(&txn, scope, &current).await?;
+    if takes_last_owner(&txn, &current, None).await? {
+        return Err(last_owner(scope));
     }
-    membership::Entity::delete_by_id((user_id, scope.tenant.id))
-        .exec(&txn)
-        .await?;
-    let change = json!({"role": role_name(current.role)});
-    audit::record(
-        &txn,
-        scope.tenant.id,
-        &scope.actor,
-        Some(user_id),
-        "membership.remove",
-        change,
-    )
-    .await?;
+    write_removal(&txn, &current, &scope.actor).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -341,19 +336,89 @@ async fn membership_of(
         })
 }
 
-async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) -> Result<()> {
+/// Refuses to let the API change a membership that the member's identity provider manages:
+/// the provider's next sign-in would set it back.
+async fn ensure_service_managed(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    current: &membership::Model,
+) -> Result<()> {
+    if current.source == Source::Service {
+        return Ok(());
+    }
+    let user = crate::users::get(db, current.user_id).await?;
+    Err(Error::Conflict(format!(
+        "the membership of user {} in tenant {} is managed by the identity provider {}: \
+         change it there",
+        current.user_id, scope.tenant.slug, user.issuer
+    )))
+}
+
+/// Whether changing `current` to `role` (or removing it, `None`) would leave its tenant
+/// without an owner. Callers hold the tenant's lock.
+async fn takes_last_owner(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    role: Option<Role>,
+) -> Result<bool> {
+    if current.role != Role::Owner || role == Some(Role::Owner) {
+        return Ok(false);
+    }
     let owners = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(scope.tenant.id))
+        .filter(membership::Column::TenantId.eq(current.tenant_id))
         .filter(membership::Column::Role.eq(Role::Owner))
         .count(db)
         .await?;
-    if owners > 1 {
-        return Ok(());
-    }
-    Err(Error::Conflict(format!(
+    Ok(owners <= 1)
+}
+
+fn last_owner(scope: &TenantScope) -> Error {
+    Error::Conflict(format!(
         "tenant {} must keep at least one owner: make someone else owner first",
         scope.tenant.slug
-    )))
+    ))
+}
+
+async fn write_role(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    role: Role,
+    actor: &Actor,
+) -> Result<()> {
+    let mut row: membership::ActiveModel = current.clone().into();
+    row.role = Set(role);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    let change = json!({"before": role_name(current.role), "after": role_name(role)});
+    audit::record(
+        db,
+        current.tenant_id,
+        actor,
+        Some(current.user_id),
+        "membership.role",
+        change,
+    )
+    .await
+}
+
+async fn write_removal(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    actor: &Actor,
+) -> Result<()> {
+    membership::Entity::delete_by_id((current.user_id, current.tenant_id))
+        .exec(db)
+        .await?;
+    let change = json!({"role": role_name(current.role)});
+    audit::record(
+        db,
+        current.tenant_id,
+        actor,
+        Some(current.user_id),
+        "membership.remove",
+        change,
+    )
+    .await
 }
 
 /// Serialises membership changes of one tenant: a no-op write takes the row lock on

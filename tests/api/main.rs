@@ -13,4 +13,5 @@ mod files;
 mod foundation;
 mod oidc;
 mod profiles;
+mod signin;
 mod tenants;
