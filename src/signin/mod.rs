@@ -18,7 +18,7 @@ use crate::auth::{Actor, Authenticator, Identity, Principal};
 use crate::config::{Config, MembershipAuthority};
 use crate::error::Result;
 use crate::{tenants, users};
-use plan::Step;
+use plan::{Change, Join, Plan};
 
 /// How one issuer's tenant claim is applied.
 #[derive(Clone, Debug)]
@@ -81,7 +81,7 @@ impl SignIn {
         let user_id = provisioned.user.id;
         if let Some(rules) = self.rules_with_claim(&token) {
             let memberships = tenants::sync::memberships_of(&txn, user_id).await?;
-            let steps = match rules.authority {
+            let plan = match rules.authority {
                 MembershipAuthority::Provider => {
                     let previous = provisioned.user.claimed_tenants.unwrap_or_default();
                     plan::provider(&token.tenants, &previous, &memberships)
@@ -90,10 +90,7 @@ impl SignIn {
                     plan::service(&token.tenants, provisioned.first_sign_in, &memberships)
                 }
             };
-            let actor = Actor::SignIn(token.issuer.clone());
-            for step in steps {
-                apply(&txn, &actor, user_id, step).await?;
-            }
+            apply(&txn, &Actor::SignIn(token.issuer.clone()), user_id, plan).await?;
             let claimed = token.tenants.iter().map(|t| t.id.clone()).collect();
             users::record_claimed_tenants(&txn, user_id, ClaimedTenants(claimed)).await?;
         }
@@ -114,22 +111,33 @@ async fn apply(
     db: &impl ConnectionTrait,
     actor: &Actor,
     user_id: Uuid,
-    step: Step<'_>,
+    plan: Plan<'_>,
 ) -> Result<()> {
-    match step {
-        Step::Join {
-            slug,
-            name,
-            role,
-            source,
-        } => {
-            let tenant = tenants::ensure(db, actor, slug, name).await?;
-            tenants::sync::join(db, &tenant, user_id, role, source, actor).await
+    for change in plan.changes {
+        match change {
+            Change::SetRole { tenant, role } => {
+                tenants::sync::claim_role(db, tenant, user_id, role, actor).await?
+            }
+            Change::Drop { tenant } => {
+                tenants::sync::drop_claim(db, tenant, user_id, actor).await?
+            }
+            Change::HandOver { tenant } => {
+                tenants::sync::hand_over(db, tenant, user_id, actor).await?
+            }
         }
-        Step::SetRole { tenant, role } => {
-            tenants::sync::claim_role(db, tenant, user_id, role, actor).await
-        }
-        Step::Drop { tenant } => tenants::sync::drop_claim(db, tenant, user_id, actor).await,
-        Step::HandOver { tenant } => tenants::sync::hand_over(db, tenant, user_id, actor).await,
     }
+    // Tenants are created in slug order, so two sign-ins naming the same new tenants cannot
+    // deadlock; they are joined in claim order, which decides the primary one.
+    let mut joins: Vec<(usize, Join)> = plan.joins.into_iter().enumerate().collect();
+    joins.sort_by(|(_, a), (_, b)| a.slug.cmp(b.slug));
+    let mut resolved = Vec::with_capacity(joins.len());
+    for (at, join) in joins {
+        let tenant = tenants::ensure(db, actor, join.slug, join.name).await?;
+        resolved.push((at, tenant, join));
+    }
+    resolved.sort_by_key(|(at, ..)| *at);
+    for (_, tenant, join) in resolved {
+        tenants::sync::join(db, &tenant, user_id, join.role, join.source, actor).await?;
+    }
+    Ok(())
 }

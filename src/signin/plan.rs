@@ -1,8 +1,7 @@
 //! What a sign-in changes, decided without the database from the tenant claim, the tenants the
-//! previous sign-in's claim named, and the user's memberships. Steps come in slug order, the
-//! order in which their tenants are locked, so two sign-ins cannot deadlock.
+//! previous sign-in's claim named, and the user's memberships.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use entity::membership::{self, Role, Source};
 use entity::tenant;
@@ -10,16 +9,29 @@ use entity::user::ClaimedTenants;
 
 use crate::auth::tokens::TenantClaim;
 
-/// One change to one of the user's memberships.
+/// What a sign-in changes: existing memberships first (the primary one may go), then the
+/// tenants to join.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Plan<'a> {
+    /// Changes to existing memberships, in slug order: the order their tenants are locked in,
+    /// so that two sign-ins cannot deadlock.
+    pub changes: Vec<Change<'a>>,
+    /// Tenants to join, in claim order: the first becomes primary when the user has none.
+    pub joins: Vec<Join<'a>>,
+}
+
+/// Joining a tenant (created if new) with a role, managed by `source`.
 #[derive(Debug, PartialEq)]
-pub(super) enum Step<'a> {
-    /// Join the tenant (created if new) with a role, managed by `source`.
-    Join {
-        slug: &'a str,
-        name: Option<&'a str>,
-        role: Role,
-        source: Source,
-    },
+pub(super) struct Join<'a> {
+    pub slug: &'a str,
+    pub name: Option<&'a str>,
+    pub role: Role,
+    pub source: Source,
+}
+
+/// A change to one of the user's memberships.
+#[derive(Debug, PartialEq)]
+pub(super) enum Change<'a> {
     /// Give a provider-managed membership the claimed role.
     SetRole {
         tenant: &'a tenant::Model,
@@ -31,13 +43,12 @@ pub(super) enum Step<'a> {
     HandOver { tenant: &'a tenant::Model },
 }
 
-impl Step<'_> {
+impl Change<'_> {
     fn slug(&self) -> &str {
         match self {
-            Step::Join { slug, .. } => slug,
-            Step::SetRole { tenant, .. } | Step::Drop { tenant } | Step::HandOver { tenant } => {
-                &tenant.slug
-            }
+            Change::SetRole { tenant, .. }
+            | Change::Drop { tenant }
+            | Change::HandOver { tenant } => &tenant.slug,
         }
     }
 }
@@ -45,6 +56,7 @@ impl Step<'_> {
 /// A tenant as the claim names it.
 #[derive(Clone, Copy)]
 struct Claimed<'a> {
+    slug: &'a str,
     name: Option<&'a str>,
     role: Role,
 }
@@ -60,30 +72,35 @@ pub(super) fn provider<'a>(
     claims: &'a [TenantClaim],
     previous: &ClaimedTenants,
     memberships: &'a Memberships,
-) -> Vec<Step<'a>> {
-    let claimed = by_slug(claims);
-    let mut steps = Vec::new();
+) -> Plan<'a> {
+    let claimed = in_claim_order(claims);
+    let mut changes = Vec::new();
     for (membership, tenant) in memberships {
         if membership.source != Source::Provider {
             continue;
         }
-        match claimed.get(tenant.slug.as_str()) {
-            Some(claim) if claim.role != membership.role => steps.push(Step::SetRole {
+        match claimed.iter().find(|c| c.slug == tenant.slug) {
+            Some(claim) if claim.role != membership.role => changes.push(Change::SetRole {
                 tenant,
                 role: claim.role,
             }),
             Some(_) => {}
-            None => steps.push(Step::Drop { tenant }),
+            None => changes.push(Change::Drop { tenant }),
         }
     }
-    for (slug, claim) in &claimed {
-        let member = memberships.iter().any(|(_, t)| t.slug == *slug);
-        let named_before = previous.0.iter().any(|s| s == slug);
-        if !member && !named_before {
-            steps.push(join(slug, *claim, Source::Provider));
-        }
+    let joins = claimed
+        .into_iter()
+        .filter(|claim| {
+            let member = memberships.iter().any(|(_, t)| t.slug == claim.slug);
+            let named_before = previous.0.iter().any(|s| s == claim.slug);
+            !member && !named_before
+        })
+        .map(|claim| join(claim, Source::Provider))
+        .collect();
+    Plan {
+        changes: in_lock_order(changes),
+        joins,
     }
-    in_lock_order(steps)
 }
 
 /// The service is authoritative: the claim seeds memberships at the first sign-in only, and
@@ -92,55 +109,61 @@ pub(super) fn service<'a>(
     claims: &'a [TenantClaim],
     first_sign_in: bool,
     memberships: &'a Memberships,
-) -> Vec<Step<'a>> {
-    let mut steps: Vec<Step> = memberships
+) -> Plan<'a> {
+    let changes = memberships
         .iter()
         .filter(|(m, _)| m.source == Source::Provider)
-        .map(|(_, tenant)| Step::HandOver { tenant })
+        .map(|(_, tenant)| Change::HandOver { tenant })
         .collect();
-    if first_sign_in {
-        let claimed = by_slug(claims);
-        steps.extend(
-            claimed
-                .iter()
-                .map(|(slug, claim)| join(slug, *claim, Source::Service)),
-        );
+    let joins = if first_sign_in {
+        in_claim_order(claims)
+            .into_iter()
+            .map(|claim| join(claim, Source::Service))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Plan {
+        changes: in_lock_order(changes),
+        joins,
     }
-    in_lock_order(steps)
 }
 
-fn join<'a>(slug: &'a str, claim: Claimed<'a>, source: Source) -> Step<'a> {
-    Step::Join {
-        slug,
+fn join(claim: Claimed<'_>, source: Source) -> Join<'_> {
+    Join {
+        slug: claim.slug,
         name: claim.name,
         role: claim.role,
         source,
     }
 }
 
-/// Each claimed tenant once, with the strongest role its entries give (`member` by default).
-fn by_slug(claims: &[TenantClaim]) -> BTreeMap<&str, Claimed<'_>> {
-    let mut claimed: BTreeMap<&str, Claimed> = BTreeMap::new();
+/// Each claimed tenant once, where the claim first names it, with the strongest role its
+/// entries give (`member` by default).
+fn in_claim_order(claims: &[TenantClaim]) -> Vec<Claimed<'_>> {
+    let mut claimed: Vec<Claimed> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     for claim in claims {
-        let entry = Claimed {
-            name: claim.name.as_deref(),
-            role: claim.role.unwrap_or(Role::Member),
-        };
-        claimed
-            .entry(&claim.id)
-            .and_modify(|known| {
-                if entry.role.rank() > known.role.rank() {
-                    known.role = entry.role;
-                }
-            })
-            .or_insert(entry);
+        let role = claim.role.unwrap_or(Role::Member);
+        match index.get(claim.id.as_str()) {
+            Some(&at) if role.rank() > claimed[at].role.rank() => claimed[at].role = role,
+            Some(_) => {}
+            None => {
+                index.insert(&claim.id, claimed.len());
+                claimed.push(Claimed {
+                    slug: &claim.id,
+                    name: claim.name.as_deref(),
+                    role,
+                });
+            }
+        }
     }
     claimed
 }
 
-fn in_lock_order(mut steps: Vec<Step<'_>>) -> Vec<Step<'_>> {
-    steps.sort_by(|a, b| a.slug().cmp(b.slug()));
-    steps
+fn in_lock_order(mut changes: Vec<Change<'_>>) -> Vec<Change<'_>> {
+    changes.sort_by(|a, b| a.slug().cmp(b.slug()));
+    changes
 }
 
 #[cfg(test)]
@@ -187,72 +210,70 @@ mod tests {
     #[test]
     fn the_provider_changes_and_removes_only_what_it_manages() {
         let rows = [
-            membership("a-provider", Role::Admin, Source::Provider),
-            membership("b-provider", Role::Member, Source::Provider),
             membership("c-service", Role::Member, Source::Service),
+            membership("b-provider", Role::Member, Source::Provider),
+            membership("a-provider", Role::Admin, Source::Provider),
             membership("d-service", Role::Admin, Source::Service),
         ];
         let claims = [
-            claim("a-provider", Some(Role::Owner)),
             claim("c-service", Some(Role::Owner)),
+            claim("a-provider", Some(Role::Owner)),
         ];
         let previous = slugs(&["a-provider", "b-provider", "c-service", "d-service"]);
-        let steps = provider(&claims, &previous, &rows);
+        let plan = provider(&claims, &previous, &rows);
         assert_eq!(
-            steps,
-            vec![
-                Step::SetRole {
-                    tenant: &rows[0].1,
-                    role: Role::Owner
-                },
-                Step::Drop { tenant: &rows[1].1 },
-            ]
+            plan,
+            Plan {
+                changes: vec![
+                    Change::SetRole {
+                        tenant: &rows[2].1,
+                        role: Role::Owner
+                    },
+                    Change::Drop { tenant: &rows[1].1 },
+                ],
+                joins: vec![],
+            }
         );
     }
 
     #[test]
     fn the_provider_joins_tenants_it_names_anew_but_not_ones_an_owner_left() {
         let claims = [
+            claim("zeta", None),
             claim("removed-by-owner", Some(Role::Admin)),
-            claim("new", None),
-            claim("new", Some(Role::Admin)),
+            claim("alpha", None),
+            claim("zeta", Some(Role::Admin)),
         ];
-        let steps = provider(&claims, &slugs(&["removed-by-owner"]), &[]);
-        assert_eq!(
-            steps,
-            vec![Step::Join {
-                slug: "new",
-                name: None,
-                role: Role::Admin,
-                source: Source::Provider
-            }]
-        );
+        let plan = provider(&claims, &slugs(&["removed-by-owner"]), &[]);
+        let joined: Vec<(&str, Role)> = plan.joins.iter().map(|j| (j.slug, j.role)).collect();
+        assert_eq!(joined, [("zeta", Role::Admin), ("alpha", Role::Member)]);
+        assert!(plan.joins.iter().all(|j| j.source == Source::Provider));
     }
 
     #[test]
     fn the_service_takes_claims_at_the_first_sign_in_only() {
         let claims = [claim("b", Some(Role::Owner)), claim("a", None)];
         let first = service(&claims, true, &[]);
-        let slugs: Vec<&str> = first.iter().map(Step::slug).collect();
-        assert_eq!(slugs, ["a", "b"]);
-        assert!(
-            first
-                .iter()
-                .all(|s| matches!(s, Step::Join { source, .. } if *source == Source::Service))
-        );
+        let joined: Vec<&str> = first.joins.iter().map(|j| j.slug).collect();
+        assert_eq!(joined, ["b", "a"], "in claim order");
+        assert!(first.joins.iter().all(|j| j.source == Source::Service));
         let rows = [membership("a", Role::Admin, Source::Service)];
-        assert_eq!(service(&claims, false, &rows), vec![]);
+        assert_eq!(service(&claims, false, &rows), Plan::default());
     }
 
     #[test]
     fn the_service_takes_over_what_the_provider_managed() {
         let rows = [
+            membership("b", Role::Admin, Source::Provider),
+            membership("c", Role::Admin, Source::Service),
             membership("a", Role::Admin, Source::Provider),
-            membership("b", Role::Admin, Source::Service),
         ];
         assert_eq!(
-            service(&[], false, &rows),
-            vec![Step::HandOver { tenant: &rows[0].1 }]
+            service(&[], false, &rows).changes,
+            vec![
+                Change::HandOver { tenant: &rows[2].1 },
+                Change::HandOver { tenant: &rows[0].1 },
+            ]
         );
     }
 }
