@@ -15,6 +15,7 @@ use clap::Parser;
 use entity::{app, app_profile, membership, user};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 use serde_json::{Map, Value, json};
+use userprofile::auth::Actor;
 use userprofile::auth::dev::{DevKey, DevTenant, DevTokenRequest};
 use userprofile::config::Config;
 use uuid::Uuid;
@@ -143,7 +144,7 @@ async fn seed(
         existing == 0,
         "the database has {existing} users: give an empty database"
     );
-    let tenant = userprofile::tenants::ensure(db, TENANT, None)
+    let tenant = userprofile::tenants::ensure(db, &Actor::Operator("bench".into()), TENANT, None)
         .await
         .map_err(|error| anyhow::anyhow!("cannot create the tenant: {}", error.message()))?;
     let now = Utc::now();
@@ -157,6 +158,7 @@ async fn seed(
             email: Set(None),
             email_verified: Set(false),
             claims: Set(json!({})),
+            claimed_tenants: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             last_sign_in_at: Set(now),
@@ -166,6 +168,7 @@ async fn seed(
             user_id: Set(*id),
             tenant_id: Set(tenant.id),
             role: Set(membership::Role::Member),
+            source: Set(membership::Source::Service),
             is_primary: Set(true),
             card_version: Set(0),
             created_at: Set(now),

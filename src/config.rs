@@ -26,10 +26,45 @@ pub struct Config {
     pub dev_mode: bool,
     /// Limits on requests.
     pub limits: Limits,
+    /// Sign-in: how long a signed-in token is remembered, who manages development memberships.
+    pub auth: AuthConfig,
     /// Trusted OpenID Connect providers.
     pub oidc: OidcConfig,
     /// Where uploaded files live.
     pub storage: StorageConfig,
+}
+
+/// Sign-in settings that are not about one issuer.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Seconds a token stays signed in before its next request signs in (provisions) again.
+    pub signed_in_cache_seconds: u64,
+    /// Who manages the memberships development tokens assert.
+    pub dev_memberships: MembershipAuthority,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            signed_in_cache_seconds: 300,
+            dev_memberships: MembershipAuthority::default(),
+        }
+    }
+}
+
+/// Who is authoritative for the memberships an issuer's tenant claim asserts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipAuthority {
+    /// Every sign-in adds, changes and removes the memberships the claim created; the API
+    /// refuses to change those.
+    Provider,
+    /// The claim seeds memberships at the user's first sign-in only; owners manage them after.
+    /// The default: no token can undo an owner's decision, and a provider that leaves the
+    /// claim out of some tokens cannot drop memberships by accident.
+    #[default]
+    Service,
 }
 
 /// Object storage for uploads.
@@ -78,6 +113,9 @@ pub struct IssuerConfig {
     /// roles object (`{role: {org id: org name}}`).
     #[serde(default = "default_tenants_claim")]
     pub tenants_claim: String,
+    /// Who manages the memberships `tenants_claim` asserts.
+    #[serde(default)]
+    pub memberships: MembershipAuthority,
     /// Claim mappings: standard claim name → the provider's claim name (`email = "upn"`).
     #[serde(default)]
     pub claim_mappings: std::collections::BTreeMap<String, String>,
@@ -135,6 +173,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             dev_mode: false,
             limits: Limits::default(),
+            auth: AuthConfig::default(),
             oidc: OidcConfig::default(),
             storage: StorageConfig::default(),
         }
@@ -210,6 +249,40 @@ mod tests {
         assert_eq!(issuer.operator_scope, "userprofile:operator");
         assert_eq!(issuer.tenants_claim, "tenants");
         assert_eq!(issuer.leeway_seconds, 30);
+        assert_eq!(issuer.memberships, MembershipAuthority::Service);
+        assert_eq!(config.auth.signed_in_cache_seconds, 300);
+    }
+
+    #[test]
+    fn membership_authority_is_set_per_issuer_and_for_development_tokens() {
+        let config = load_text(
+            r#"
+            [auth]
+            signed_in_cache_seconds = 1
+            dev_memberships = "provider"
+            [[oidc.issuers]]
+            issuer = "https://id.example.com"
+            audiences = ["urn:userprofile:api"]
+            memberships = "provider"
+            "#,
+        )
+        .expect("valid file");
+        assert_eq!(config.auth.signed_in_cache_seconds, 1);
+        assert_eq!(config.auth.dev_memberships, MembershipAuthority::Provider);
+        assert_eq!(
+            config.oidc.issuers[0].memberships,
+            MembershipAuthority::Provider
+        );
+        let error = load_text(
+            r#"
+            [[oidc.issuers]]
+            issuer = "https://id.example.com"
+            audiences = ["a"]
+            memberships = "both"
+            "#,
+        )
+        .expect_err("an unknown authority is an error");
+        assert!(error.to_string().contains("both"), "{error}");
     }
 
     #[test]

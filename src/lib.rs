@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod integrity;
 pub mod profiles;
+pub mod signin;
 pub mod tenants;
 pub mod users;
 
@@ -29,8 +30,10 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The GraphQL schema.
     pub schema: graphql::AppSchema,
-    /// Token verification and sign-in.
+    /// Token verification and the signed-in cache.
     pub auth: auth::Authenticator,
+    /// Sign-in: provisioning and membership sync per issuer.
+    pub signin: signin::SignIn,
     /// Cached field definitions per tenant.
     pub fields: Arc<fields::store::FieldRegistry>,
     /// Uploaded files.
@@ -46,11 +49,13 @@ impl AppState {
         let files = Arc::new(files::FileStore::new(&config)?);
         let schema = graphql::schema(db.clone(), fields.clone(), files.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config)?;
+        let signin = signin::SignIn::new(&config);
         let state = Arc::new(AppState {
             config,
             db,
             schema,
             auth,
+            signin,
             fields,
             files,
         });

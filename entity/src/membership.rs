@@ -33,6 +33,21 @@ impl Role {
     }
 }
 
+/// Who manages a membership. A provider-managed membership was asserted by the member's own
+/// issuer (a user's identity is an (issuer, subject) pair, so no other provider can assert it):
+/// its sign-ins change and remove it, and the API refuses to. The service manages the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Source {
+    /// The member's identity provider, through the tenant claim of their tokens.
+    #[sea_orm(string_value = "provider")]
+    Provider,
+    /// The service: owners and operators through the API, or a first sign-in's claims under
+    /// service authority.
+    #[sea_orm(string_value = "service")]
+    Service,
+}
+
 /// A row of `memberships`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
@@ -45,6 +60,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     /// Role of the member in the tenant.
     pub role: Role,
+    /// Who manages the membership.
+    pub source: Source,
     /// Whether this is the user's primary tenant (exactly one per user).
     pub is_primary: bool,
     /// Version of the member's card in this tenant, bumped by every save.

@@ -1,6 +1,11 @@
 //! A person, identified by the (issuer, subject) of their OpenID Connect identity.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Tenant slugs, as a token's tenant claim names them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct ClaimedTenants(pub Vec<String>);
 
 /// A row of `users`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -22,6 +27,11 @@ pub struct Model {
     /// The other standard claims last received from the identity provider (JSON object).
     #[sea_orm(column_type = "JsonBinary")]
     pub claims: Json,
+    /// Slugs of the tenants the provider's tenant claim named at the latest sign-in; `None`
+    /// before the first sign-in that recorded them. Sign-in tells a new assertion from an old
+    /// one by it, so that a membership an owner removed is not re-created by the same claim.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub claimed_tenants: Option<ClaimedTenants>,
     /// First sign-in.
     pub created_at: DateTimeUtc,
     /// Last change of this row.

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000010_file_details;
 mod m20261124_000020_app_profile_references;
+mod m20261125_004600_membership_source;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000010_file_details::Migration),
             Box::new(m20261124_000020_app_profile_references::Migration),
+            Box::new(m20261125_004600_membership_source::Migration),
         ]
     }
 }

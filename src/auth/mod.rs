@@ -1,5 +1,6 @@
-//! Authentication: bearer tokens in, a [`Principal`] out; plus the per-request [`Session`]
-//! and the role guard every admin field uses.
+//! Authentication: bearer tokens in, an [`Identity`] out (sign-in, in `crate::signin`, turns a
+//! user's into a [`Principal`]); plus the per-request [`Session`] and the role guard every admin
+//! field uses.
 
 pub mod dev;
 pub mod guard;
@@ -8,12 +9,12 @@ pub mod principal;
 pub mod session;
 pub mod tokens;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind;
 use moka::future::Cache;
-use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -27,7 +28,19 @@ use tokens::{TokenKind, VerifiedToken};
 
 type TokenHash = [u8; 32];
 
-/// Verifies bearer tokens and turns them into principals, caching both steps per token.
+/// How long a verified token is remembered (`exp` is checked on every hit besides).
+const VERIFIED_CACHE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// Who a verified token speaks for.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    /// A person, by internal id, signed in.
+    User(Uuid),
+    /// A service account.
+    Operator(Operator),
+}
+
+/// Verifies bearer tokens and remembers which user each signed in, caching both steps per token.
 pub struct Authenticator {
     dev_key: Option<dev::DevKey>,
     providers: oidc::Providers,
@@ -46,8 +59,8 @@ impl Authenticator {
         Ok(Authenticator {
             dev_key,
             providers: oidc::Providers::new(&config.oidc.issuers)?,
-            verified: token_cache(),
-            signed_in: token_cache(),
+            verified: token_cache(VERIFIED_CACHE_LIFETIME),
+            signed_in: token_cache(Duration::from_secs(config.auth.signed_in_cache_seconds)),
         })
     }
 
@@ -71,16 +84,20 @@ impl Authenticator {
         Ok(verified)
     }
 
-    /// Verifies a token and resolves its principal: on the first request with a token the
-    /// user is provisioned (or refreshed) from its claims; later requests only load the user.
-    pub async fn authenticate(
+    /// Verifies a token and tells who it speaks for. A user's token is passed to `sign_in` on
+    /// its first request (and again once the signed-in cache forgets it); later requests reuse
+    /// the user id it returned. Memberships are not cached: the caller loads them per request.
+    pub async fn authenticate<F>(
         &self,
-        db: &DatabaseConnection,
         token: &str,
-    ) -> Result<Principal, Error> {
+        sign_in: impl FnOnce(Arc<VerifiedToken>) -> F,
+    ) -> Result<Identity, Error>
+    where
+        F: Future<Output = Result<Uuid, Error>>,
+    {
         let verified = self.verify(token).await?;
         match &verified.kind {
-            TokenKind::Operator { client_id, grants } => Ok(Principal::Operator(Operator {
+            TokenKind::Operator { client_id, grants } => Ok(Identity::Operator(Operator {
                 client_id: client_id.clone(),
                 grants: grants.clone(),
             })),
@@ -89,15 +106,12 @@ impl Authenticator {
             )),
             TokenKind::User => {
                 let hash = token_hash(token);
-                let user_id = match self.signed_in.get(&hash).await {
-                    Some(id) => id,
-                    None => {
-                        let id = crate::users::provision(db, &verified).await?;
-                        self.signed_in.insert(hash, id).await;
-                        id
-                    }
-                };
-                Ok(Principal::User(crate::users::load(db, user_id).await?))
+                if let Some(id) = self.signed_in.get(&hash).await {
+                    return Ok(Identity::User(id));
+                }
+                let id = sign_in(verified).await?;
+                self.signed_in.insert(hash, id).await;
+                Ok(Identity::User(id))
             }
         }
     }
@@ -143,12 +157,11 @@ pub(crate) fn refusal(error: &jsonwebtoken::errors::Error) -> Error {
     Error::Unauthenticated(check.to_owned())
 }
 
-/// A cache keyed by token hash; entries live at most five minutes, so a user removed or a
-/// role changed elsewhere is seen soon, and `exp` is checked on every hit besides.
-fn token_cache<V: Clone + Send + Sync + 'static>() -> Cache<TokenHash, V> {
+/// A cache keyed by token hash whose entries live at most `lifetime`.
+fn token_cache<V: Clone + Send + Sync + 'static>(lifetime: Duration) -> Cache<TokenHash, V> {
     Cache::builder()
         .max_capacity(100_000)
-        .time_to_live(Duration::from_secs(300))
+        .time_to_live(lifetime)
         .build()
 }
 

@@ -178,7 +178,7 @@ impl<'a> Member<'a> {
     pub fn user_id(&self) -> Result<Uuid> {
         match &self.scope.actor {
             Actor::User(id) => Ok(*id),
-            Actor::Operator(_) => Err(Error::Forbidden(
+            Actor::Operator(_) | Actor::SignIn(_) => Err(Error::Forbidden(
                 "this is about the signed-in user's own card; operator tokens have none".into(),
             )),
         }

@@ -18,6 +18,8 @@ pub enum Actor {
     User(Uuid),
     /// An operator, by client id.
     Operator(String),
+    /// Sign-in applying an identity provider's tenant claim, by issuer.
+    SignIn(String),
 }
 
 impl std::fmt::Display for Actor {
@@ -25,6 +27,7 @@ impl std::fmt::Display for Actor {
         match self {
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Operator(client) => write!(f, "operator:{client}"),
+            Actor::SignIn(issuer) => write!(f, "signin:{issuer}"),
         }
     }
 }

@@ -194,7 +194,10 @@ pub async fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, E
     let Some(token) = bearer_token(headers)? else {
         return Ok(Session::anonymous());
     };
-    let principal = state.auth.authenticate(&state.db, token).await?;
+    let principal = state
+        .signin
+        .principal(&state.db, &state.auth, token)
+        .await?;
     let tenant = headers
         .get(TENANT_HEADER)
         .map(|v| v.to_str())

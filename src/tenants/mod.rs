@@ -1,8 +1,12 @@
 //! Tenants and their memberships. Every function that works inside a tenant takes the
-//! capability it needs ([`Admin`], [`Owner`]), which only an access check hands out.
+//! capability it needs ([`Admin`], [`Owner`]), which only an access check hands out; sign-in's
+//! functions ([`sync`]) take the provider's [`Actor`] instead and change only what that provider
+//! manages.
+
+pub mod sync;
 
 use chrono::Utc;
-use entity::membership::{self, Role};
+use entity::membership::{self, Role, Source};
 use entity::{tenant, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -13,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::core::{Admin, GlobalOperator, Owner, TenantScope, ident, role_name};
+use crate::core::{Actor, Admin, GlobalOperator, Owner, TenantScope, ident, role_name};
 use crate::error::{Error, Result};
 
 /// The locale labels fall back to when a tenant names none.
@@ -55,9 +59,11 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     ident::TENANT_SLUG.check(slug).map_err(Error::bad_input)
 }
 
-/// Returns the tenant with `slug`, creating it when a trusted token names it for the first time.
+/// Returns the tenant with `slug`, creating it (audited) when a trusted token names it for the
+/// first time.
 pub async fn ensure(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     slug: &str,
     name: Option<&str>,
 ) -> Result<tenant::Model> {
@@ -75,6 +81,15 @@ pub async fn ensure(
         .ok_or_else(|| Error::internal(anyhow::anyhow!("tenant {slug} vanished after insert")))?;
     if inserted > 0 {
         crate::fields::builtin::install(db, tenant.id).await?;
+        audit::record(
+            db,
+            tenant.id,
+            actor,
+            None,
+            "tenant.create",
+            json!({"slug": slug}),
+        )
+        .await?;
     }
     Ok(tenant)
 }
@@ -124,7 +139,7 @@ pub async fn create(
     crate::fields::builtin::install(&txn, tenant.id).await?;
     if let Some(owner) = new.owner {
         crate::users::get(&txn, owner).await?;
-        insert_membership(&txn, owner, tenant.id, Role::Owner, OnExisting::Keep).await?;
+        insert_membership(&txn, owner, tenant.id, Role::Owner, Source::Service).await?;
     }
     audit::record(
         &txn,
@@ -204,7 +219,7 @@ pub async fn add_member(
     let txn = db.begin().await?;
     let user = crate::users::get(&txn, user_id).await?;
     let inserted =
-        insert_membership(&txn, user_id, scope.tenant().id, role, OnExisting::Keep).await?;
+        insert_membership(&txn, user_id, scope.tenant().id, role, Source::Service).await?;
     if !inserted {
         return Err(Error::Conflict(format!(
             "user {user_id} is already a member of tenant {}",
@@ -225,15 +240,6 @@ pub async fn add_member(
     Ok(Member { user, role })
 }
 
-/// What [`insert_membership`] does when the user is a member already.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnExisting {
-    /// Leave the membership as it is.
-    Keep,
-    /// Set its role to the one given (sign-in sync from a provider's claim).
-    SetRole,
-}
-
 /// Makes `user_id` a member of `tenant_id` with `role`, primary if the user has no primary
 /// tenant yet; the one way a membership row is written. Returns whether a row was inserted.
 pub async fn insert_membership(
@@ -241,7 +247,7 @@ pub async fn insert_membership(
     user_id: Uuid,
     tenant_id: Uuid,
     role: Role,
-    on_existing: OnExisting,
+    source: Source,
 ) -> Result<bool> {
     let has_primary = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -254,6 +260,7 @@ pub async fn insert_membership(
         user_id: Set(user_id),
         tenant_id: Set(tenant_id),
         role: Set(role),
+        source: Set(source),
         is_primary: Set(!has_primary),
         card_version: Set(0),
         created_at: Set(now),
@@ -261,12 +268,7 @@ pub async fn insert_membership(
     };
     let mut conflict =
         OnConflict::columns([membership::Column::UserId, membership::Column::TenantId]);
-    match on_existing {
-        OnExisting::Keep => conflict.do_nothing(),
-        OnExisting::SetRole => {
-            conflict.update_columns([membership::Column::Role, membership::Column::UpdatedAt])
-        }
-    };
+    conflict.do_nothing();
     let inserted = membership::Entity::insert(row)
         .on_conflict(conflict)
         .exec_without_returning(db)
@@ -274,7 +276,8 @@ pub async fn insert_membership(
     Ok(inserted > 0)
 }
 
-/// Changes a member's role in the active tenant (owners); the last owner cannot be demoted.
+/// Changes a member's role in the active tenant (owners); the last owner cannot be demoted,
+/// and memberships the member's provider manages are changed there, not here.
 pub async fn change_role(
     db: &DatabaseConnection,
     owner: &Owner<'_>,
@@ -285,29 +288,18 @@ pub async fn change_role(
     let txn = db.begin().await?;
     lock_tenant(&txn, scope.tenant().id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
-    if current.role == Role::Owner && role != Role::Owner {
-        ensure_another_owner(&txn, scope).await?;
+    ensure_service_managed(&txn, scope, &current).await?;
+    if takes_last_owner(&txn, &current, Some(role)).await? {
+        return Err(last_owner(scope));
     }
-    let mut row: membership::ActiveModel = current.clone().into();
-    row.role = Set(role);
-    row.updated_at = Set(Utc::now());
-    row.update(&txn).await?;
-    let change = json!({"before": role_name(current.role), "after": role_name(role)});
-    audit::record(
-        &txn,
-        scope.tenant().id,
-        scope.actor(),
-        Some(user_id),
-        "membership.role",
-        change,
-    )
-    .await?;
+    write_role(&txn, &current, role, scope.actor()).await?;
     let user = crate::users::get(&txn, user_id).await?;
     txn.commit().await?;
     Ok(Member { user, role })
 }
 
-/// Removes a member from the active tenant (owners); the last owner cannot be removed.
+/// Removes a member from the active tenant (owners); the last owner cannot be removed, and
+/// memberships the member's provider manages are removed there, not here.
 pub async fn remove_member(
     db: &DatabaseConnection,
     owner: &Owner<'_>,
@@ -317,22 +309,11 @@ pub async fn remove_member(
     let txn = db.begin().await?;
     lock_tenant(&txn, scope.tenant().id).await?;
     let current = membership_of(&txn, scope, user_id).await?;
-    if current.role == Role::Owner {
-        ensure_another_owner(&txn, scope).await?;
+    ensure_service_managed(&txn, scope, &current).await?;
+    if takes_last_owner(&txn, &current, None).await? {
+        return Err(last_owner(scope));
     }
-    membership::Entity::delete_by_id((user_id, scope.tenant().id))
-        .exec(&txn)
-        .await?;
-    let change = json!({"role": role_name(current.role)});
-    audit::record(
-        &txn,
-        scope.tenant().id,
-        scope.actor(),
-        Some(user_id),
-        "membership.remove",
-        change,
-    )
-    .await?;
+    write_removal(&txn, &current, scope.actor()).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -353,19 +334,91 @@ async fn membership_of(
         })
 }
 
-async fn ensure_another_owner(db: &impl ConnectionTrait, scope: &TenantScope) -> Result<()> {
+/// Refuses to let the API change a membership that the member's identity provider manages:
+/// the provider's next sign-in would set it back.
+async fn ensure_service_managed(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    current: &membership::Model,
+) -> Result<()> {
+    if current.source == Source::Service {
+        return Ok(());
+    }
+    let user = crate::users::get(db, current.user_id).await?;
+    Err(Error::Conflict(format!(
+        "the membership of user {} in tenant {} is managed by the identity provider {}: \
+         change it there",
+        current.user_id,
+        scope.tenant().slug,
+        user.issuer
+    )))
+}
+
+/// Whether changing `current` to `role` (or removing it, `None`) would leave its tenant
+/// without an owner. Callers hold the tenant's lock.
+async fn takes_last_owner(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    role: Option<Role>,
+) -> Result<bool> {
+    if current.role != Role::Owner || role == Some(Role::Owner) {
+        return Ok(false);
+    }
     let owners = membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(scope.tenant().id))
+        .filter(membership::Column::TenantId.eq(current.tenant_id))
         .filter(membership::Column::Role.eq(Role::Owner))
         .count(db)
         .await?;
-    if owners > 1 {
-        return Ok(());
-    }
-    Err(Error::Conflict(format!(
+    Ok(owners <= 1)
+}
+
+fn last_owner(scope: &TenantScope) -> Error {
+    Error::Conflict(format!(
         "tenant {} must keep at least one owner: make someone else owner first",
         scope.tenant().slug
-    )))
+    ))
+}
+
+async fn write_role(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    role: Role,
+    actor: &Actor,
+) -> Result<()> {
+    let mut row: membership::ActiveModel = current.clone().into();
+    row.role = Set(role);
+    row.updated_at = Set(Utc::now());
+    row.update(db).await?;
+    let change = json!({"before": role_name(current.role), "after": role_name(role)});
+    audit::record(
+        db,
+        current.tenant_id,
+        actor,
+        Some(current.user_id),
+        "membership.role",
+        change,
+    )
+    .await
+}
+
+async fn write_removal(
+    db: &impl ConnectionTrait,
+    current: &membership::Model,
+    actor: &Actor,
+) -> Result<()> {
+    membership::Entity::delete_by_id((current.user_id, current.tenant_id))
+        .exec(db)
+        .await?;
+    let change = json!({"role": role_name(current.role)});
+    audit::record(
+        db,
+        current.tenant_id,
+        actor,
+        Some(current.user_id),
+        "membership.remove",
+        change,
+    )
+    .await
 }
 
 /// Serialises membership changes of one tenant: a no-op write takes the row lock on

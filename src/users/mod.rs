@@ -1,11 +1,11 @@
-//! Users: provisioning on sign-in from token claims, and loading with memberships.
+//! Users: created or refreshed from token claims at sign-in, and loaded with memberships.
 
 use chrono::Utc;
+use entity::user::ClaimedTenants;
 use entity::{membership, tenant, user};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -13,7 +13,6 @@ use uuid::Uuid;
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Membership, SignedInUser};
 use crate::error::{Error, Result};
-use crate::tenants::OnExisting;
 
 /// Standard OpenID Connect claims kept from the identity provider to hydrate the card.
 /// `email`, `email_verified` and `preferred_username` are identity columns of their own.
@@ -34,21 +33,23 @@ pub const PROFILE_CLAIMS: &[&str] = &[
     "address",
 ];
 
-/// Creates the user of a first sign-in, or refreshes the identity claims of a known one, and
-/// synchronises the memberships the token asserts; returns the user's id. Safe to run twice at
-/// once for the same new user: the unique (issuer, subject) key makes the second an update.
-pub async fn provision(db: &DatabaseConnection, token: &VerifiedToken) -> Result<Uuid> {
-    let txn = db.begin().await?;
-    let user_id = upsert_user(&txn, token).await?;
-    sync_memberships(&txn, user_id, token).await?;
-    txn.commit().await?;
-    Ok(user_id)
+/// The user a sign-in found or created.
+#[derive(Clone, Debug)]
+pub struct Provisioned {
+    /// The user row; `claimed_tenants` still holds the previous sign-in's tenants.
+    pub user: user::Model,
+    /// Whether this sign-in created the user.
+    pub first_sign_in: bool,
 }
 
-async fn upsert_user(db: &impl ConnectionTrait, token: &VerifiedToken) -> Result<Uuid> {
+/// Creates the user of a first sign-in, or refreshes the identity claims of a known one. Safe
+/// to run twice at once for the same new user: the unique (issuer, subject) key makes the
+/// second an update, which waits for the first's transaction.
+pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Result<Provisioned> {
     let now = Utc::now();
+    let id = Uuid::new_v4();
     let row = user::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(id),
         issuer: Set(token.issuer.clone()),
         subject: Set(token.subject.clone()),
         username: Set(token.claim_str("preferred_username").map(str::to_owned)),
@@ -59,6 +60,7 @@ async fn upsert_user(db: &impl ConnectionTrait, token: &VerifiedToken) -> Result
             .and_then(Value::as_bool)
             .unwrap_or(false)),
         claims: Set(Value::Object(profile_claims(&token.claims))),
+        claimed_tenants: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         last_sign_in_at: Set(now),
@@ -84,7 +86,26 @@ async fn upsert_user(db: &impl ConnectionTrait, token: &VerifiedToken) -> Result
         .one(db)
         .await?
         .ok_or_else(|| Error::internal(anyhow::anyhow!("user vanished after upsert")))?;
-    Ok(user.id)
+    // The update branch keeps the stored id, so only an insert leaves ours in place.
+    let first_sign_in = user.id == id;
+    Ok(Provisioned {
+        user,
+        first_sign_in,
+    })
+}
+
+/// Remembers which tenants the provider's claim named at this sign-in.
+pub async fn record_claimed_tenants(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenants: ClaimedTenants,
+) -> Result<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::ClaimedTenants, Expr::value(tenants))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 fn profile_claims(claims: &Map<String, Value>) -> Map<String, Value> {
@@ -92,27 +113,6 @@ fn profile_claims(claims: &Map<String, Value>) -> Map<String, Value> {
         .iter()
         .filter_map(|name| claims.get(*name).map(|v| ((*name).to_owned(), v.clone())))
         .collect()
-}
-
-/// Gives the user every membership the token's tenant claim asserts, creating tenants seen
-/// for the first time; the first one becomes primary when the user has none. Memberships
-/// not in the claim are kept: owners manage those through the API.
-async fn sync_memberships(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    token: &VerifiedToken,
-) -> Result<()> {
-    let claims = &token.tenants;
-    if claims.is_empty() {
-        return Ok(());
-    }
-    for claim in claims {
-        let tenant = crate::tenants::ensure(db, &claim.id, claim.name.as_deref()).await?;
-        let role = claim.role.unwrap_or(membership::Role::Member);
-        crate::tenants::insert_membership(db, user_id, tenant.id, role, OnExisting::SetRole)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Loads a user with every membership, the primary first.

@@ -14,4 +14,5 @@ mod foundation;
 mod integrity;
 mod oidc;
 mod profiles;
+mod signin;
 mod tenants;

@@ -80,6 +80,7 @@ impl OidcProvider {
             operator_scope: "userprofile:operator".to_owned(),
             operator_tenants: [("userprofile-operator".to_owned(), vec!["*".to_owned()])].into(),
             tenants_claim: "tenants".to_owned(),
+            memberships: Default::default(),
             claim_mappings: Default::default(),
             leeway_seconds: 0,
             jwks_refresh_floor_seconds: 0,
