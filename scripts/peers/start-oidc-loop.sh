@@ -44,7 +44,8 @@ wait
 failures=("$ROOT"/failure-*[0-9])
 if [[ -e ${failures[0]} ]]; then
   for f in "${failures[@]}"; do
-    echo "start-oidc-loop.sh: start ${f##*/failure-} (worker-start) failed:" >&2
+    n="${f##*/failure-}"
+    echo "start-oidc-loop.sh: worker ${n%-*}'s start ${n#*-} failed:" >&2
     cat "$f" >&2
   done
   echo "start-oidc-loop.sh: ${#failures[@]} of $COUNT starts failed in $((SECONDS - started)) s; logs in $ROOT" >&2

@@ -2,9 +2,12 @@
 # Starts the test OpenID provider in the background and prints its issuer URL on stdout.
 #   OIDC_PORT           port on 127.0.0.1 (default 4011); the issuer is http://127.0.0.1:$OIDC_PORT
 #   PEERS_DIR           where oidc.pid, oidc.log and diagnostic reports go (default /tmp/userprofile-peers)
-#   OIDC_START_TIMEOUT  seconds to wait for discovery to answer (default 15; a start takes about 1 s)
-# If the provider recorded in $PEERS_DIR/oidc.pid already answers, it is reused. A start that
-# misses the deadline is not waited for: the process's state is printed to stderr and it is killed.
+#   OIDC_START_STALL    seconds a starting provider may sit idle before it counts as hung (default 5)
+#   OIDC_START_TIMEOUT  seconds to wait for discovery to answer at most (default 60; a start takes
+#                       about 1 s on an idle machine, much longer while everything compiles)
+# If the provider recorded in $PEERS_DIR/oidc.pid already answers, it is reused. A start that hangs
+# (no CPU time used, no child process, for OIDC_START_STALL seconds) or misses the deadline is not
+# waited for: the process's state is printed to stderr and it is killed.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
@@ -12,13 +15,19 @@ OIDC_PORT="${OIDC_PORT:-4011}"
 ISSUER="http://127.0.0.1:${OIDC_PORT}"
 PIDFILE="$PEERS_DIR/oidc.pid"
 LOG="$PEERS_DIR/oidc.log"
-TIMEOUT="${OIDC_START_TIMEOUT:-15}"
+STALL="${OIDC_START_STALL:-5}"
+TIMEOUT="${OIDC_START_TIMEOUT:-60}"
 
 mkdir -p "$PEERS_DIR"
 
 probe() {
   curl -fsS --max-time 5 "$ISSUER/.well-known/openid-configuration" 2>/dev/null \
     | grep -qF "\"issuer\":\"$ISSUER\""
+}
+
+# CPU time used so far, plus the pid of any child (openssl making keys): changes while it works.
+activity() {
+  echo "$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null) $(pgrep -P "$1" | tr '\n' ' ')"
 }
 
 is_ours() { # pid -> running oidc-provider.mjs?
@@ -73,6 +82,8 @@ disown "$pid" # no "Killed" line from bash when a hung start is killed
 echo "$pid" >"$PIDFILE"
 
 deadline=$((SECONDS + TIMEOUT))
+last_activity=""
+last_change=$SECONDS
 until grep -qx 'ready' "$LOG" 2>/dev/null && probe; do
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "start-oidc.sh: the OpenID provider (pid $pid) exited during start-up; $LOG says:" >&2
@@ -80,15 +91,26 @@ until grep -qx 'ready' "$LOG" 2>/dev/null && probe; do
     rm -f "$PIDFILE"
     exit 1
   fi
-  if ((SECONDS >= deadline)); then
-    echo "start-oidc.sh: $ISSUER/.well-known/openid-configuration did not answer within ${TIMEOUT}s; $LOG says:" >&2
+  now_activity="$(activity "$pid")"
+  if [[ $now_activity != "$last_activity" || $now_activity == *" "[0-9]* ]]; then
+    last_activity=$now_activity
+    last_change=$SECONDS
+  fi
+  stalled=$((SECONDS - last_change >= STALL))
+  if ((stalled || SECONDS >= deadline)); then
+    if ((stalled)); then
+      why="hangs: it has used no CPU time for ${STALL}s"
+    else
+      why="did not answer within ${TIMEOUT}s"
+    fi
+    echo "start-oidc.sh: the OpenID provider at $ISSUER (pid $pid) $why; $LOG says:" >&2
     tail -n 30 "$LOG" >&2 || true
     dump_state "$pid"
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$PIDFILE"
     exit 1
   fi
-  sleep 0.1
+  sleep 0.2
 done
 
 echo "$ISSUER"
