@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the pinned test peers (npm oidc-provider and
 # playwright-core, PyPI moto, Debian chromium),
-# finds (or starts) PostgreSQL, starts the peers, runs every test on SQLite and PostgreSQL, then stops what it started.
+# finds (or starts) PostgreSQL, starts the peers, runs every test on SQLite and PostgreSQL (none may
+# skip for want of a peer), then stops what it started.
 # Extra arguments go to `cargo test` (e.g. a test name filter). Ends with a total line.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
+# Tests that need a peer fail when it is missing, rather than skip as under plain `cargo test`.
+export USERPROFILE_TEST_REQUIRE_PEERS=1
 mkdir -p "$PEERS_DIR"
 
 scripts/peers/install.sh

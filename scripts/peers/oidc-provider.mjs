@@ -8,6 +8,7 @@
 //
 // Everything is in memory. See README.md in this folder for the flow a test performs.
 
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
@@ -114,12 +115,20 @@ class SharedMemoryAdapter {
 // Fixed cookie signing keys so that cookies stay valid across a provider re-creation.
 const COOKIE_KEYS = ['userprofile-test-cookie-key'];
 
+// A private key as a JWK, made by the openssl command: Node 20's generateKeyPairSync followed by
+// a JWK export deadlocks about one start in ten (a garbage collection runs the key-generation
+// job's destructor, which waits on a mutex already held). Importing a PEM needs no such job.
+function opensslJwk(...genpkeyOptions) {
+  const pem = execFileSync('openssl', ['genpkey', '-quiet', ...genpkeyOptions], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return crypto.createPrivateKey(pem).export({ format: 'jwk' });
+}
+
 let keyGeneration = 0;
 function generateSigningKeys() {
   keyGeneration += 1;
   const tag = `${keyGeneration}-${crypto.randomBytes(4).toString('hex')}`;
-  const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const rsa = opensslJwk('-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048');
+  const ec = opensslJwk('-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256');
   return [
     { ...rsa, kid: `rs256-${tag}`, alg: 'RS256', use: 'sig' },
     { ...ec, kid: `es256-${tag}`, alg: 'ES256', use: 'sig' },

@@ -5,6 +5,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::common::{Backend, Call, TestApp, error_code, error_message};
+use crate::peer_test;
 use crate::storage_test;
 
 const CREATE_APP: &str = "mutation($input: CreateAppInput!) {
@@ -186,9 +187,9 @@ async fn operators_delete_apps_and_their_profiles_only_when_asked(app: TestApp) 
     assert_eq!(fresh["myAppProfiles"], json!([]));
 }
 
+peer_test!(a_profile_written_while_its_app_is_deleted_is_a_conflict);
 /// A profile written while its app is deleted (PostgreSQL, where the two really overlap): the
 /// writer waits for the delete, then gets CONFLICT, never an internal error, and nothing stays.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_written_while_its_app_is_deleted_is_a_conflict() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
 

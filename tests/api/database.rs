@@ -7,12 +7,13 @@ use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_op
 use serde_json::json;
 
 use crate::common::{Backend, POSTGRES_URL_VAR, TestApp};
+use crate::peer_test;
 
+peer_test!(postgres_connections_send_without_delay);
 /// Nagle's algorithm would hold back the tail of every message larger than one TCP segment
 /// until PostgreSQL's delayed ACK, 40 ms later (sqlx-core 0.9.0 stopped disabling it; the
 /// patched copy in vendor/ disables it again). Every connection this test process holds to the
 /// PostgreSQL server, the service's pool included, must have TCP_NODELAY set.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_connections_send_without_delay() {
     let app = TestApp::spawn(Backend::Postgres).await;
     let token = app.user_token("nagle", &[("acme", "member")]);

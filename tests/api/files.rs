@@ -4,6 +4,7 @@ use std::io::Cursor;
 
 use serde_json::{Value, json};
 
+use crate::common::Peer;
 use crate::common::{Backend, TestApp, error_code, error_message};
 use crate::fields::{CREATE, TEMPLATES};
 use crate::files_test;
@@ -410,6 +411,7 @@ async fn an_upload_over_the_global_limit_is_refused_while_streaming() {
 
 files_test!(a_browser_uploads_an_avatar_with_a_multipart_request);
 async fn a_browser_uploads_an_avatar_with_a_multipart_request(app: TestApp) {
+    Peer::Browser.require();
     let (_, mia) = setup(&app).await;
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::common::oidc::{API, OidcProvider};
 use crate::common::{Backend, TestApp, error_code, error_message, me_status};
+use crate::peer_test;
 use crate::storage_test;
 
 const ME: &str =
@@ -174,7 +175,7 @@ async fn operator_tokens_get_operator_rights(backend: Backend) {
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
 
-#[tokio::test]
+peer_test!(attack_tokens_are_refused_naming_the_failed_check);
 async fn attack_tokens_are_refused_naming_the_failed_check() {
     let provider = OidcProvider::shared();
     let app = app_for(Backend::Sqlite, &provider).await;
@@ -229,7 +230,7 @@ async fn attack_tokens_are_refused_naming_the_failed_check() {
     assert_eq!(status, 200, "the genuine token still works");
 }
 
-#[tokio::test]
+peer_test!(es256_tokens_are_accepted);
 async fn es256_tokens_are_accepted() {
     let provider = OidcProvider::shared();
     let app = app_for(Backend::Sqlite, &provider).await;
@@ -241,7 +242,7 @@ async fn es256_tokens_are_accepted() {
     assert_eq!(me_status(&app, &token).await.0, 200);
 }
 
-#[tokio::test]
+peer_test!(rotated_keys_are_fetched_and_retired_keys_refused);
 async fn rotated_keys_are_fetched_and_retired_keys_refused() {
     let provider = OidcProvider::own().await;
     let app = app_for(Backend::Sqlite, &provider).await;
@@ -259,7 +260,7 @@ async fn rotated_keys_are_fetched_and_retired_keys_refused() {
     assert_refused(&app, &unused_before, "not among the issuer's keys").await;
 }
 
-#[tokio::test]
+peer_test!(unknown_kids_do_not_refetch_keys_more_often_than_the_floor);
 async fn unknown_kids_do_not_refetch_keys_more_often_than_the_floor() {
     let provider = OidcProvider::own().await;
     let mut issuer = provider.issuer_config();
@@ -291,7 +292,7 @@ fn encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-#[tokio::test]
+peer_test!(provider_keys_are_fetched_at_start_up);
 async fn provider_keys_are_fetched_at_start_up() {
     let provider = OidcProvider::own().await;
     let token = provider.user_token(&unique("early"), API).await;

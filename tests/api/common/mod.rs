@@ -1,6 +1,10 @@
 //! The test harness: a running app over a fresh database, tokens, and a GraphQL client.
 
+mod databases;
 pub mod oidc;
+mod peers;
+
+pub use peers::{Peer, skippable};
 
 use serde_json::{Map, Value, json};
 use userprofile::AppState;
@@ -13,36 +17,50 @@ pub const POSTGRES_URL_VAR: &str = "PG_TEST_URL";
 
 /// Runs a test body on both databases: `storage_test!(name)` over `async fn name(app: TestApp)`
 /// makes the tests `name::sqlite` and `name::postgres`; `storage_test!(backend name)` passes
-/// the [`Backend`] instead, for tests that configure the app themselves.
+/// the [`Backend`] instead, for tests that configure the app themselves. A test whose
+/// [`Peer`] is missing is skipped (see [`skippable`]).
 #[macro_export]
 macro_rules! storage_test {
     (backend $name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
+                $crate::common::skippable(super::$name($crate::common::Backend::Sqlite)).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
+                $crate::common::skippable(super::$name($crate::common::Backend::Postgres)).await
             }
         }
     };
     ($name:ident) => {
         mod $name {
+            use $crate::common::{Backend, TestApp, skippable};
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await)
-                    .await
+                skippable(async { super::$name(TestApp::spawn(Backend::Sqlite).await).await }).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name(
-                    $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await,
-                )
-                .await
+                skippable(async { super::$name(TestApp::spawn(Backend::Postgres).await).await })
+                    .await
+            }
+        }
+    };
+}
+
+/// Runs `async fn name()`, a test that needs a [`Peer`] (PostgreSQL, the OpenID provider, ...),
+/// as the test `name::run`: skipped when the peer is missing, like `storage_test!`'s tests.
+#[macro_export]
+macro_rules! peer_test {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn run() {
+                $crate::common::skippable(super::$name()).await
             }
         }
     };
@@ -54,26 +72,31 @@ macro_rules! storage_test {
 macro_rules! files_test {
     ($name:ident) => {
         mod $name {
-            use $crate::common::{Backend, Storage, TestApp};
+            use $crate::common::{Backend, Storage, TestApp, skippable};
+
+            async fn on(backend: Backend, storage: Storage) {
+                skippable(async { super::$name(TestApp::spawn_on(backend, storage).await).await })
+                    .await
+            }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite_disk() {
-                super::$name(TestApp::spawn_on(Backend::Sqlite, Storage::Disk).await).await
+                on(Backend::Sqlite, Storage::Disk).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres_disk() {
-                super::$name(TestApp::spawn_on(Backend::Postgres, Storage::Disk).await).await
+                on(Backend::Postgres, Storage::Disk).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite_s3() {
-                super::$name(TestApp::spawn_on(Backend::Sqlite, Storage::S3).await).await
+                on(Backend::Sqlite, Storage::S3).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres_s3() {
-                super::$name(TestApp::spawn_on(Backend::Postgres, Storage::S3).await).await
+                on(Backend::Postgres, Storage::S3).await
             }
         }
     };
@@ -117,9 +140,7 @@ impl TestApp {
         let Storage::S3 = storage else {
             return Self::spawn(backend).await;
         };
-        let endpoint = std::env::var("S3_TEST_ENDPOINT").unwrap_or_else(|_| {
-            panic!("S3_TEST_ENDPOINT is not set: run the tests through scripts/test.sh, which starts moto")
-        });
+        let endpoint = Peer::S3.require();
         let bucket = format!("test-{}", uuid::Uuid::new_v4().simple());
         let created = reqwest::Client::new()
             .put(format!("{endpoint}/{bucket}"))
@@ -169,11 +190,8 @@ impl TestApp {
             ..Config::default()
         };
         config.database_url = match backend {
-            Backend::Sqlite => format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.path().join("test.db").display()
-            ),
-            Backend::Postgres => fresh_postgres_database().await,
+            Backend::Sqlite => databases::fresh_sqlite(&data_dir.path().join("test.db")).await,
+            Backend::Postgres => databases::fresh_postgres(&Peer::Postgres.require()).await,
         };
         configure(&mut config);
         let dev_key = DevKey::load_or_create(data_dir.path()).unwrap();
@@ -298,27 +316,6 @@ pub fn error_code(body: &Value) -> &str {
 /// The message of the first error of a response.
 pub fn error_message(body: &Value) -> &str {
     body["errors"][0]["message"].as_str().unwrap_or_default()
-}
-
-async fn fresh_postgres_database() -> String {
-    let server = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{POSTGRES_URL_VAR} is not set: PostgreSQL tests need a server \
-             (scripts/test.sh sets it; e.g. postgres://postgres@127.0.0.1:5432/test)"
-        )
-    });
-    let admin = userprofile::db::connect(&server)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {server}: {e}"));
-    let name = format!("userprofile_test_{}", uuid::Uuid::new_v4().simple());
-    use sea_orm::ConnectionTrait;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
 }
 
 fn count_files(folder: &std::path::Path) -> usize {

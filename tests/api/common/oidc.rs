@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use userprofile::config::IssuerConfig;
 
+use super::Peer;
+
 /// The audience of the service's access tokens at the test provider.
 pub const API: &str = "urn:userprofile:api";
 const CALLBACK: &str = "http://127.0.0.1/callback";
@@ -14,60 +16,61 @@ const CALLBACK: &str = "http://127.0.0.1/callback";
 pub struct OidcProvider {
     pub issuer: String,
     http: reqwest::Client,
-    _process: Option<tokio::process::Child>,
+    _own: Option<OwnProcess>,
+}
+
+/// A provider started by [`OidcProvider::own`], stopped when dropped.
+struct OwnProcess {
+    peers_dir: tempfile::TempDir,
+}
+
+const PEERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peers");
+
+impl Drop for OwnProcess {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(format!("{PEERS}/stop-oidc.sh"))
+            .env("PEERS_DIR", self.peers_dir.path())
+            .status();
+    }
 }
 
 impl OidcProvider {
     /// The provider scripts/test.sh started (`OIDC_ISSUER`).
     pub fn shared() -> OidcProvider {
-        let issuer = std::env::var("OIDC_ISSUER").unwrap_or_else(|_| {
-            panic!("OIDC_ISSUER is not set: run the tests through scripts/test.sh, which starts the OpenID provider")
-        });
         OidcProvider {
-            issuer,
+            issuer: Peer::Oidc.require(),
             http: client(),
-            _process: None,
+            _own: None,
         }
     }
 
-    /// A provider of this test's own (for key rotation, which would disturb other tests).
+    /// A provider of this test's own (for key rotation, which would disturb other tests),
+    /// started by scripts/peers/start-oidc.sh: a start that hangs fails within seconds with the
+    /// process's state, a slow one (the suite loads both cores) is waited for up to a minute.
     pub async fn own() -> OidcProvider {
+        Peer::Oidc.require();
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/peers/oidc-provider.mjs"
-        );
-        let mut child = tokio::process::Command::new("node")
-            .arg(script)
+        let own = OwnProcess {
+            peers_dir: tempfile::tempdir().unwrap(),
+        };
+        let started = tokio::process::Command::new(format!("{PEERS}/start-oidc.sh"))
             .env("OIDC_PORT", port.to_string())
-            .stdout(std::process::Stdio::piped())
-            // Its complaints (a port taken, a crash) belong in the test log.
-            .stderr(std::process::Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("node runs the test OpenID provider");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-        // Generous: node starts slowly while the suite loads both cores.
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(90), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line == "ready" {
-                    return true;
-                }
-            }
-            false
-        });
-        let ready = ready
+            .env("PEERS_DIR", own.peers_dir.path())
+            .output()
             .await
-            .expect("the OpenID provider did not start within 90 s");
-        assert!(ready, "the OpenID provider exited before it was ready");
+            .expect("bash runs scripts/peers/start-oidc.sh");
+        assert!(
+            started.status.success(),
+            "the OpenID provider did not start: {}",
+            String::from_utf8_lossy(&started.stderr)
+        );
         OidcProvider {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: String::from_utf8_lossy(&started.stdout).trim().to_owned(),
             http: client(),
-            _process: Some(child),
+            _own: Some(own),
         }
     }
 
