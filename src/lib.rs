@@ -11,6 +11,7 @@ pub mod fields;
 pub mod files;
 pub mod graphql;
 pub mod http;
+pub mod keyfile;
 pub mod profiles;
 pub mod tenants;
 pub mod users;
