@@ -11,6 +11,7 @@ mod database;
 mod fields;
 mod files;
 mod foundation;
+mod identity;
 mod keyfiles;
 mod oidc;
 mod profiles;
