@@ -135,8 +135,11 @@ fn default_tenants_claim() -> String {
     "tenants".to_owned()
 }
 
+/// Clock leeway for `exp` and `nbf` when an issuer names none, and for development tokens.
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 30;
+
 fn default_leeway() -> u64 {
-    30
+    DEFAULT_LEEWAY_SECONDS
 }
 
 fn default_refresh_floor() -> u64 {

@@ -13,6 +13,7 @@ pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod integrity;
+pub mod keyfile;
 pub mod profiles;
 pub mod signin;
 pub mod tenants;

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::tokens::Lifetime;
 use crate::error::Error;
 
 /// Issuer (and audience) of development tokens.
@@ -28,17 +28,9 @@ impl DevKey {
 
     /// Reads the key from the data folder, generating it on first use.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<DevKey> {
-        let path = Self::path(data_dir);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            return Ok(DevKey {
-                secret: hex::decode(text.trim())?,
-            });
-        }
-        std::fs::create_dir_all(data_dir)?;
-        let mut secret = vec![0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        write_private(&path, &hex::encode(&secret))?;
-        Ok(DevKey { secret })
+        Ok(DevKey {
+            secret: crate::keyfile::load_or_create(&Self::path(data_dir))?,
+        })
     }
 
     /// Signs a development token.
@@ -66,12 +58,20 @@ impl DevKey {
         )?)
     }
 
-    /// Verifies a development token's signature, issuer, audience and lifetime.
-    pub fn verify(&self, token: &str) -> Result<(String, i64, Map<String, Value>), Error> {
+    /// Verifies a development token's algorithm, signature, issuer, audience and lifetime
+    /// (`exp` and `nbf`, with the leeway every issuer gets by default).
+    pub fn verify(&self, token: &str) -> Result<(String, Lifetime, Map<String, Value>), Error> {
+        let (algorithm, _) = super::header::signing_header(token)?;
+        if algorithm != Algorithm::HS256 {
+            return Err(Error::Unauthenticated(format!(
+                "the token's signing algorithm {algorithm:?} is not accepted: development tokens are HS256"
+            )));
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[DEV_ISSUER]);
         validation.set_audience(&[DEV_ISSUER]);
-        validation.leeway = 30;
+        // Lifetimes are judged by `Lifetime::check`, the rule the token cache uses too.
+        validation.validate_exp = false;
         let data = jsonwebtoken::decode::<Map<String, Value>>(
             token,
             &DecodingKey::from_secret(&self.secret),
@@ -79,15 +79,13 @@ impl DevKey {
         )
         .map_err(|e| super::refusal(&e))?;
         let claims = data.claims;
+        let lifetime = Lifetime::of(&claims, crate::config::DEFAULT_LEEWAY_SECONDS)?;
+        lifetime.check(super::now())?;
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let expires_at = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .unwrap_or_default();
-        Ok((subject.to_owned(), expires_at, claims))
+        Ok((subject.to_owned(), lifetime, claims))
     }
 }
 
@@ -115,16 +113,4 @@ pub struct DevTenant {
     pub name: Option<String>,
     /// Role name.
     pub role: String,
-}
-
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(text.as_bytes())
 }

@@ -4,6 +4,7 @@
 
 pub mod dev;
 pub mod guard;
+pub mod header;
 pub mod oidc;
 pub mod principal;
 pub mod session;
@@ -73,11 +74,12 @@ impl Authenticator {
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, Error> {
         let hash = token_hash(token);
         if let Some(hit) = self.verified.get(&hash).await {
-            if hit.expires_at >= now() {
-                return Ok(hit);
+            // The rule fresh verification applied, with the same leeway.
+            if let Err(refusal) = hit.lifetime.check(now()) {
+                self.verified.invalidate(&hash).await;
+                return Err(refusal);
             }
-            self.verified.invalidate(&hash).await;
-            return Err(Error::Unauthenticated("the token has expired".into()));
+            return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(token).await?);
         self.verified.insert(hash, verified.clone()).await;
@@ -128,12 +130,12 @@ impl Authenticator {
                     "development tokens are not accepted: development mode is off".into(),
                 ));
             };
-            let (subject, expires_at, claims) = key.verify(token)?;
+            let (subject, lifetime, claims) = key.verify(token)?;
             let rules = tokens::ClaimRules::default();
             return Ok(VerifiedToken::new(
                 issuer.to_owned(),
                 subject,
-                expires_at,
+                lifetime,
                 claims,
                 &rules,
             ));
@@ -145,8 +147,6 @@ impl Authenticator {
 /// Maps a JWT library refusal to an UNAUTHENTICATED error naming the failed check.
 pub(crate) fn refusal(error: &jsonwebtoken::errors::Error) -> Error {
     let check = match error.kind() {
-        ErrorKind::ExpiredSignature => "the token has expired",
-        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
         ErrorKind::InvalidSignature => "the token's signature is invalid",
         ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
         ErrorKind::InvalidAudience => "the token's audience is not accepted",
@@ -157,7 +157,8 @@ pub(crate) fn refusal(error: &jsonwebtoken::errors::Error) -> Error {
     Error::Unauthenticated(check.to_owned())
 }
 
-/// A cache keyed by token hash whose entries live at most `lifetime`.
+/// A cache keyed by token hash whose entries live at most `lifetime`; the token's lifetime is
+/// checked on every hit besides.
 fn token_cache<V: Clone + Send + Sync + 'static>(lifetime: Duration) -> Cache<TokenHash, V> {
     Cache::builder()
         .max_capacity(100_000)

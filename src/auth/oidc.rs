@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
@@ -13,7 +12,7 @@ use openidconnect::{IssuerUrl, JsonWebKeySetUrl};
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 
-use super::tokens::{ClaimRules, TokenKind, VerifiedToken};
+use super::tokens::{ClaimRules, Lifetime, TokenKind, VerifiedToken};
 use crate::config::IssuerConfig;
 use crate::error::Error;
 
@@ -90,20 +89,18 @@ impl Providers {
         )
         .map_err(|e| super::refusal(&e))?;
         let mut claims = data.claims;
+        let lifetime = Lifetime::of(&claims, provider.config.leeway_seconds)?;
+        lifetime.check(super::now())?;
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let expires_at = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .unwrap_or_default();
         apply_mappings(&mut claims, &provider.config.claim_mappings);
         let mut verified = VerifiedToken::new(
             issuer.to_owned(),
             subject,
-            expires_at,
+            lifetime,
             claims,
             &provider.rules,
         );
@@ -136,8 +133,9 @@ impl Provider {
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_audience(&self.config.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = self.config.leeway_seconds;
+        // Lifetimes are judged by `Lifetime::check`, the rule the token cache uses too.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation
     }
 
@@ -237,32 +235,19 @@ impl Provider {
     }
 }
 
-/// Reads `alg` and `kid` from the token header, refusing unsigned and HMAC-signed tokens:
-/// an issuer's keys are public, so an HMAC signature made with one proves nothing.
+/// The token's algorithm and key id, refusing HMAC-signed tokens besides what every token's
+/// header must pass: an issuer's keys are public, so an HMAC signature made with one proves
+/// nothing.
 fn signing_header(token: &str) -> Result<(Algorithm, Option<String>), Error> {
-    let malformed = || Error::Unauthenticated("the bearer token is not a well-formed JWT".into());
-    let segment = token.split('.').next().ok_or_else(malformed)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(segment.trim_end_matches('='))
-        .map_err(|_| malformed())?;
-    let header: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("none");
-    if alg.eq_ignore_ascii_case("none") {
-        return Err(Error::Unauthenticated(
-            "unsigned tokens (alg: none) are refused".into(),
-        ));
-    }
-    if alg.starts_with("HS") {
+    let (algorithm, kid) = super::header::signing_header(token)?;
+    if matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
         return Err(Error::Unauthenticated(
             "HMAC-signed tokens are refused: this issuer signs with public keys".into(),
         ));
     }
-    let algorithm = Algorithm::from_str(alg).map_err(|_| {
-        Error::Unauthenticated(format!(
-            "the token's signing algorithm {alg:?} is not supported"
-        ))
-    })?;
-    let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
     Ok((algorithm, kid))
 }
 

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use entity::membership::Role;
 
+use crate::error::Error;
 use crate::integrity::nul;
 
 /// The operator scope used when the configuration names none.
@@ -19,14 +20,72 @@ pub struct VerifiedToken {
     pub issuer: String,
     /// `sub`.
     pub subject: String,
-    /// `exp`, seconds since the epoch.
-    pub expires_at: i64,
+    /// When the token may be used.
+    pub lifetime: Lifetime,
     /// Every claim of the token (and of userinfo, when it was consulted).
     pub claims: Map<String, Value>,
     /// Tenant memberships (or, for operators, grants) the token asserts.
     pub tenants: Vec<TenantClaim>,
     /// A person or an operator.
     pub kind: TokenKind,
+}
+
+/// When a token may be used: from `nbf` to `exp`, both stretched by the issuer's clock leeway.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lifetime {
+    /// `nbf`, seconds since the epoch, if the token has one.
+    pub not_before: Option<i64>,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: i64,
+    /// Clock difference tolerated on both ends, in seconds.
+    pub leeway: i64,
+}
+
+impl Lifetime {
+    /// Reads `exp` (required) and `nbf` from a token's claims.
+    pub fn of(claims: &Map<String, Value>, leeway: u64) -> Result<Lifetime, Error> {
+        let expires_at = seconds(claims, "exp")?.ok_or_else(|| {
+            Error::Unauthenticated("the token lacks a required claim (exp)".into())
+        })?;
+        Ok(Lifetime {
+            not_before: seconds(claims, "nbf")?,
+            expires_at,
+            leeway: i64::try_from(leeway).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// The one rule for "may this token be used at `now`", applied when a token is verified
+    /// and again on every use of the verified-token cache, so both always agree.
+    pub fn check(&self, now: i64) -> Result<(), Error> {
+        if self.expires_at.saturating_add(self.leeway) < now {
+            return Err(Error::Unauthenticated("the token has expired".into()));
+        }
+        if self
+            .not_before
+            .is_some_and(|nbf| nbf.saturating_sub(self.leeway) > now)
+        {
+            return Err(Error::Unauthenticated(
+                "the token is not valid yet (nbf)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A NumericDate claim (RFC 7519: seconds, possibly fractional), if present.
+fn seconds(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, Error> {
+    let Some(value) = claims.get(name).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    value
+        .as_i64()
+        .or_else(|| value.as_f64().map(|s| s.floor() as i64))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Unauthenticated(format!(
+                "the token's {name} claim is not a number of seconds"
+            ))
+        })
 }
 
 /// Who holds a token.
@@ -122,7 +181,7 @@ impl VerifiedToken {
     pub fn new(
         issuer: String,
         mut subject: String,
-        expires_at: i64,
+        lifetime: Lifetime,
         mut claims: Map<String, Value>,
         rules: &ClaimRules,
     ) -> VerifiedToken {
@@ -132,7 +191,7 @@ impl VerifiedToken {
         let mut token = VerifiedToken {
             issuer,
             subject,
-            expires_at,
+            lifetime,
             claims,
             tenants,
             kind: TokenKind::User,
@@ -240,4 +299,37 @@ fn zitadel_tenants(roles: &Map<String, Value>) -> Vec<TenantClaim> {
         }
     }
     tenants
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn lifetime(claims: Value) -> Lifetime {
+        Lifetime::of(claims.as_object().unwrap(), 30).unwrap()
+    }
+
+    #[test]
+    fn the_leeway_stretches_both_ends_alike() {
+        let window = lifetime(json!({"nbf": 1_000, "exp": 2_000}));
+        assert!(window.check(969).is_err());
+        assert!(window.check(970).is_ok());
+        assert!(window.check(2_030).is_ok());
+        let late = window.check(2_031).unwrap_err();
+        assert!(matches!(late, Error::Unauthenticated(m) if m.contains("expired")));
+        let early = window.check(900).unwrap_err();
+        assert!(matches!(early, Error::Unauthenticated(m) if m.contains("nbf")));
+    }
+
+    #[test]
+    fn lifetime_claims_must_be_numbers_and_exp_is_required() {
+        assert_eq!(
+            lifetime(json!({"exp": 2_000.7, "nbf": null})).expires_at,
+            2_000
+        );
+        assert!(Lifetime::of(json!({}).as_object().unwrap(), 0).is_err());
+        assert!(Lifetime::of(json!({"exp": 1, "nbf": "soon"}).as_object().unwrap(), 0).is_err());
+    }
 }

@@ -7,7 +7,6 @@ pub mod serve;
 pub mod storage;
 
 use std::collections::HashMap;
-use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,7 +15,6 @@ use entity::{field_value, file};
 use hmac::{Hmac, Mac};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter,
@@ -87,13 +85,9 @@ impl FileStore {
         let default_url = format!("file://{}", config.data_dir.join("files").display());
         let url = config.storage.url.as_deref().unwrap_or(&default_url);
         let signing_key = match &config.storage.url_signing_key {
-            Some(hex_key) => hex::decode(hex_key)?,
-            None => generated_key(&config.data_dir)?,
+            Some(hex_key) => crate::keyfile::parse(hex_key, "storage.url_signing_key")?,
+            None => crate::keyfile::load_or_create(&config.data_dir.join("file-url.key"))?,
         };
-        anyhow::ensure!(
-            signing_key.len() >= 32,
-            "storage.url_signing_key needs at least 32 bytes"
-        );
         Ok(FileStore {
             store: storage::object_store(url, &config.storage)?,
             rows: moka::future::Cache::builder()
@@ -471,18 +465,6 @@ pub async fn by_ids(
 /// The file ids a card value refers to.
 pub fn file_id_of(value: &Value) -> Option<Uuid> {
     value.as_str().and_then(|s| Uuid::parse_str(s).ok())
-}
-
-fn generated_key(data_dir: &FsPath) -> anyhow::Result<Vec<u8>> {
-    let path = data_dir.join("file-url.key");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(hex::decode(text.trim())?);
-    }
-    std::fs::create_dir_all(data_dir)?;
-    let mut key = vec![0u8; 32];
-    rand::rng().fill_bytes(&mut key);
-    std::fs::write(&path, hex::encode(&key))?;
-    Ok(key)
 }
 
 #[cfg(test)]

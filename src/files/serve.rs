@@ -46,14 +46,7 @@ async fn serve(
     query: &FileQuery,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let not_found = || Error::NotFound(format!("no file {id}"));
-    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let file = state
-        .files
-        .row(&state.db, id)
-        .await?
-        .ok_or_else(not_found)?;
-    authorize(state, &file, query, headers).await?;
+    let file = authorized_file(state, id, query, headers).await?;
     let (key, content_type, etag) = match query.size {
         Some(size) if thumbnail_sizes(&file).contains(&size) => (
             thumbnail_key(&file.object_key, size),
@@ -62,7 +55,8 @@ async fn serve(
         ),
         Some(size) => {
             return Err(Error::NotFound(format!(
-                "file {id} has no {size} px thumbnail"
+                "file {} has no {size} px thumbnail",
+                file.id
             )));
         }
         None => (
@@ -71,7 +65,7 @@ async fn serve(
             format!("\"{}\"", file.sha256),
         ),
     };
-    let mut response = if matches_etag(headers, &etag) {
+    let mut response = if none_match(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         body_response(&state.files, &key, headers).await?
@@ -86,42 +80,79 @@ async fn serve(
     Ok(response)
 }
 
-async fn authorize(
+/// The file `id`, once the caller has shown a right to it. Credentials are checked before the
+/// file is looked up, and a missing file is answered like one the caller may not see, so no
+/// answer tells whether an id exists.
+async fn authorized_file(
     state: &AppState,
-    file: &file::Model,
+    id: &str,
     query: &FileQuery,
     headers: &HeaderMap,
-) -> Result<()> {
-    if let (Some(expires), Some(signature)) = (query.exp, &query.sig) {
-        if state
-            .files
-            .signature_valid(file.id, query.size, expires, signature)
-        {
-            return Ok(());
+) -> Result<file::Model> {
+    let id = Uuid::parse_str(id).ok();
+    let not_found = || match id {
+        Some(id) => Error::NotFound(format!("no file {id}")),
+        None => Error::NotFound("no such file".into()),
+    };
+    // A genuine signed link is the right itself; otherwise the caller must be signed in.
+    let session = if let (Some(expires), Some(signature)) = (query.exp, &query.sig) {
+        let genuine = id.is_some_and(|id| {
+            state
+                .files
+                .signature_valid(id, query.size, expires, signature)
+        });
+        if !genuine {
+            return Err(Error::Forbidden(
+                "this file link has expired or is not genuine".into(),
+            ));
         }
-        return Err(Error::Forbidden(
-            "this file link has expired or is not genuine".into(),
-        ));
+        None
+    } else {
+        let session = crate::http::session(state, headers).await?;
+        session.principal()?;
+        Some(session)
+    };
+    let Some(id) = id else {
+        return Err(not_found());
+    };
+    let file = state
+        .files
+        .row(&state.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if let Some(session) = session {
+        let scope = session
+            .scope_in(&state.db, file.tenant_id)
+            .await
+            .map_err(|_| not_found())?;
+        let member = scope.member().map_err(|_| not_found())?;
+        crate::profiles::ensure_file_visible(&state.db, &state.fields, &member, &file).await?;
     }
-    let session = crate::http::session(state, headers).await?;
-    session.principal()?;
-    let not_found = || Error::NotFound(format!("no file {}", file.id));
-    let scope = session
-        .scope_in(&state.db, file.tenant_id)
-        .await
-        .map_err(|_| not_found())?;
-    let member = scope.member().map_err(|_| not_found())?;
-    crate::profiles::ensure_file_visible(&state.db, &state.fields, &member, file).await
+    Ok(file)
 }
 
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+/// Whether `If-None-Match` matches `etag` by RFC 9110's weak comparison: `*`, or any listed
+/// entity tag whose opaque part equals ours, with or without `W/`.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        })
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|list| list.trim() == "*" || entity_tags(list).any(|tag| tag == etag))
+}
+
+/// The opaque tags (quotes included, `W/` dropped) of an entity-tag list; reading stops at the
+/// first malformed entry. Tags may contain commas, so the list is read, not split.
+fn entity_tags(list: &str) -> impl Iterator<Item = &str> {
+    let mut rest = list;
+    std::iter::from_fn(move || {
+        let entry = rest.trim_start_matches([' ', '\t', ',']);
+        let quoted = entry.strip_prefix("W/").unwrap_or(entry);
+        let end = quoted.strip_prefix('"')?.find('"')? + 2;
+        let (tag, after) = quoted.split_at(end);
+        rest = after;
+        Some(tag)
+    })
 }
 
 async fn body_response(files: &FileStore, key: &str, headers: &HeaderMap) -> Result<Response> {
@@ -244,7 +275,16 @@ fn percent_encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::{entity_tags, parse_range};
+
+    #[test]
+    fn entity_tag_lists_are_read_with_weak_tags_and_commas() {
+        let tags: Vec<&str> = entity_tags(r#""a", W/"b",W/"c,d" ,  "e""#).collect();
+        assert_eq!(tags, [r#""a""#, r#""b""#, r#""c,d""#, r#""e""#]);
+        let tags: Vec<&str> = entity_tags(r#""a", broken, "b""#).collect();
+        assert_eq!(tags, [r#""a""#]);
+        assert_eq!(entity_tags(r#"W/"unterminated"#).count(), 0);
+    }
 
     #[test]
     fn ranges_are_parsed_within_the_size() {

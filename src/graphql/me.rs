@@ -54,14 +54,20 @@ impl UserProfile {
         Ok(card.as_ref())
     }
 
-    /// A text value of the own card, else the identity provider's claim.
+    /// A text value exactly as the own card in the active tenant shows it: `None` when the
+    /// field is hidden from its owner there, or empty, or when the caller is not a member of
+    /// the active tenant (a foreign `X-Tenant-Id`). A user of no tenant at all, whom no
+    /// tenant's rule covers, sees the identity provider's value.
     async fn card_text(
         &self,
         ctx: &Context<'_>,
         key: &str,
     ) -> async_graphql::Result<Option<String>> {
         let Some(card) = self.own_card(ctx).await? else {
-            return Ok(provider_text(&self.user.user, key));
+            if self.user.memberships.is_empty() {
+                return Ok(provider_text(&self.user.user, key));
+            }
+            return Ok(None);
         };
         Ok(card
             .values
@@ -105,14 +111,16 @@ impl UserProfile {
         ID(self.user.user.id.to_string())
     }
 
-    /// Preferred username from the identity provider.
-    async fn username(&self) -> Option<&str> {
-        self.user.user.username.as_deref()
+    /// Preferred username (`preferred_username`), as on the card in the active tenant; null
+    /// when that tenant hides the field from its owner, or to a non-member of that tenant.
+    async fn username(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        self.card_text(ctx, "preferred_username").await
     }
 
-    /// Email address.
-    async fn email(&self) -> Option<&str> {
-        self.user.user.email.as_deref()
+    /// Email address (`email`), as on the card in the active tenant; null when that tenant
+    /// hides the field from its owner, or to a non-member of that tenant.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        self.card_text(ctx, "email").await
     }
 
     /// Whether the identity provider verified the email address.
@@ -120,13 +128,15 @@ impl UserProfile {
         self.user.user.email_verified
     }
 
-    /// Given name, as on the card in the active tenant (a member's edit wins over the
-    /// identity provider's value).
+    /// Given name (`given_name`), as on the card in the active tenant (a member's edit wins
+    /// over the identity provider's value); null when that tenant hides the field from its
+    /// owner, or to a non-member of that tenant.
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         self.card_text(ctx, "given_name").await
     }
 
-    /// Family name, as on the card in the active tenant.
+    /// Family name (`family_name`), as on the card in the active tenant; null when that tenant
+    /// hides the field from its owner, or to a non-member of that tenant.
     async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         self.card_text(ctx, "family_name").await
     }

@@ -483,3 +483,73 @@ async fn purging_a_field_removes_its_files(app: TestApp) {
         0
     );
 }
+
+/// Status and body of a GET, for comparing two answers.
+async fn answer(app: &TestApp, url: &str) -> (u16, String) {
+    let response = get(app, url, &[]).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+files_test!(file_ids_tell_nothing_to_those_without_a_right);
+async fn file_ids_tell_nothing_to_those_without_a_right(app: TestApp) {
+    let (_, mia) = setup(&app).await;
+    let file =
+        upload(&app, &mia, "avatar", "a.png", "image/png", png(20, 20)).await["data"]["uploadFile"]
+            ["file"]
+            .clone();
+    let id = file["id"].as_str().unwrap();
+    let random = uuid::Uuid::new_v4().to_string();
+
+    let anonymous = answer(&app, &format!("/files/{id}")).await;
+    assert_eq!(anonymous.0, 401);
+    assert_eq!(answer(&app, &format!("/files/{random}")).await, anonymous);
+    assert_eq!(answer(&app, "/files/not-an-id").await, anonymous);
+
+    let signed = file["url"].as_str().unwrap();
+    assert_eq!(answer(&app, signed).await.0, 200);
+    let query = signed.split_once('?').unwrap().1;
+    let forged = query.replace("sig=", "sig=00");
+    let bad_signature = answer(&app, &format!("/files/{id}?{forged}")).await;
+    assert_eq!(bad_signature.0, 403);
+    for other in [random.as_str(), "not-an-id"] {
+        assert_eq!(
+            answer(&app, &format!("/files/{other}?{forged}")).await,
+            bad_signature
+        );
+        assert_eq!(
+            answer(&app, &format!("/files/{other}?{query}")).await,
+            bad_signature,
+            "a signature is only genuine for its own file"
+        );
+    }
+}
+
+files_test!(if_none_match_uses_weak_comparison_and_lists);
+async fn if_none_match_uses_weak_comparison_and_lists(app: TestApp) {
+    let (_, mia) = setup(&app).await;
+    let url =
+        upload(&app, &mia, "avatar", "a.png", "image/png", png(20, 20)).await["data"]["uploadFile"]
+            ["file"]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let first = get(&app, &url, &[]).await;
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let weak = format!("W/{etag}");
+    for (condition, status) in [
+        (etag.clone(), 304),
+        (weak.clone(), 304),
+        (format!("\"other\", {weak}"), 304),
+        (format!("W/\"a,b\",{etag}"), 304),
+        ("*".to_owned(), 304),
+        ("\"other\"".to_owned(), 200),
+        ("W/\"other\", \"more\"".to_owned(), 200),
+    ] {
+        let response = get(&app, &url, &[("If-None-Match", &condition)]).await;
+        assert_eq!(response.status(), status, "If-None-Match: {condition}");
+        if status == 304 {
+            assert_eq!(response.headers()["etag"], etag.as_str());
+        }
+    }
+}
