@@ -4,6 +4,7 @@ mod apps;
 mod fields;
 mod files;
 mod me;
+mod nesting;
 mod profiles;
 mod tenants;
 
@@ -58,6 +59,7 @@ pub fn schema(
         .data(db)
         .data(registry)
         .data(files)
+        .extension(nesting::NestingLimit::new(limits))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()
