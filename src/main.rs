@@ -118,10 +118,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (what container platforms send to stop a service);
+/// axum then stops accepting and lets in-flight requests finish. A signal whose handler cannot
+/// be installed is simply not waited for.
 async fn shutdown_signal() {
-    // If the signal handler cannot be installed, serve until killed.
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted: finishing in-flight requests"),
+        () = terminate => tracing::info!("terminated: finishing in-flight requests"),
     }
 }
 

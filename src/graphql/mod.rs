@@ -4,6 +4,7 @@ mod apps;
 mod fields;
 mod files;
 mod me;
+mod nesting;
 mod nul_guard;
 mod profiles;
 mod tenants;
@@ -59,6 +60,7 @@ pub fn schema(
         .data(db)
         .data(registry)
         .data(files)
+        .extension(nesting::NestingLimit::new(limits))
         .extension(nul_guard::NulGuard)
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
