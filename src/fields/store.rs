@@ -628,3 +628,21 @@ async fn held_files(db: &impl ConnectionTrait, row: &field_definition::Model) ->
         .filter_map(|v| crate::files::file_id_of(&v.value))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_name_every_text_holding_nul() {
+        let labels = BTreeMap::from([("en".to_owned(), "De\u{0}sk".to_owned())]);
+        let options = vec![ChoiceOption {
+            value: "a".into(),
+            labels: BTreeMap::from([("fr".to_owned(), "\u{0}".to_owned())]),
+        }];
+        let problems = check_nul(&labels, &BTreeMap::new(), &options, &Rules::default());
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("/labels/en contains U+0000"));
+        assert!(problems[1].starts_with("/options/0/labels/fr"));
+    }
+}
