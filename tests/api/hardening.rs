@@ -279,9 +279,9 @@ async fn sigterm_drains_in_flight_requests_and_exits_cleanly() {
     assert!(status.success(), "exit status {status}");
 }
 
+storage_test!(a_new_tenants_default_locale_must_be_a_language_tag);
 /// Found by the fuzzer: a default locale that is no language tag was stored, and one longer
 /// than its column failed on PostgreSQL with an internal error.
-storage_test!(a_new_tenants_default_locale_must_be_a_language_tag);
 async fn a_new_tenants_default_locale_must_be_a_language_tag(app: TestApp) {
     let operator = app.operator_token("root-ops", &["*"]);
     let create = "mutation($input: CreateTenantInput!) { createTenant(input: $input) { slug defaultLocale } }";
