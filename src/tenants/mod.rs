@@ -114,6 +114,7 @@ pub async fn create(
 ) -> Result<tenant::Model> {
     validate_slug(&new.slug)?;
     validate_name(&new.name)?;
+    validate_locale(new.default_locale.as_deref())?;
     let txn = db.begin().await?;
     let inserted = tenant::Entity::insert(new_row(
         &new.slug,
@@ -160,6 +161,17 @@ fn validate_name(name: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::bad_input("a tenant name needs 1 to 200 characters"))
+}
+
+/// A default locale is a language tag: anything else would be stored (and, past the column's
+/// 35 characters, fail on PostgreSQL) and then fall back for every label.
+fn validate_locale(locale: Option<&str>) -> Result<()> {
+    match locale {
+        Some(tag) if !crate::fields::labels::is_locale(tag) => Err(Error::bad_input(format!(
+            "invalid default locale {tag:?}: use a language tag such as en or pt-BR"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Renames the active tenant (admins).

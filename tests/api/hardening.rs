@@ -4,7 +4,8 @@
 use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, Call, TestApp, error_code};
+use crate::storage_test;
 
 /// The nesting depths every position is tried at: a sweep through the depths where the
 /// parser's grammar (which has its own stack guard) still succeeds but building the syntax
@@ -276,4 +277,27 @@ async fn sigterm_drains_in_flight_requests_and_exits_cleanly() {
         .expect("the process exits within 5 s of SIGTERM")
         .unwrap();
     assert!(status.success(), "exit status {status}");
+}
+
+storage_test!(a_new_tenants_default_locale_must_be_a_language_tag);
+/// Found by the fuzzer: a default locale that is no language tag was stored, and one longer
+/// than its column failed on PostgreSQL with an internal error.
+async fn a_new_tenants_default_locale_must_be_a_language_tag(app: TestApp) {
+    let operator = app.operator_token("root-ops", &["*"]);
+    let create = "mutation($input: CreateTenantInput!) { createTenant(input: $input) { slug defaultLocale } }";
+    for locale in ["00000000-0000-0000-0000-000000000000", "not a locale", ""] {
+        let input = json!({"slug": "globex", "name": "Globex", "defaultLocale": locale});
+        let body = app
+            .graphql(Call {
+                token: Some(&operator),
+                query: create,
+                variables: json!({ "input": input }),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{locale:?}: {body}");
+    }
+    let input = json!({"slug": "globex", "name": "Globex", "defaultLocale": "pt-BR"});
+    let data = app.ok(&operator, create, json!({ "input": input })).await;
+    assert_eq!(data["createTenant"]["defaultLocale"], "pt-BR");
 }

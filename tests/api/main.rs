@@ -11,6 +11,7 @@ mod database;
 mod fields;
 mod files;
 mod foundation;
+mod fuzz;
 mod hardening;
 mod identity;
 mod integrity;
