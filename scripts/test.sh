@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
 # Tests that need a peer fail when it is missing, rather than skip as under plain `cargo test`.
-export USERPROFILE_TEST_REQUIRE_PEERS=1
+# Not under USERPROFILE_: that prefix is the service's configuration, which refuses unknown keys.
+export REQUIRE_TEST_PEERS=1
 mkdir -p "$PEERS_DIR"
 
 scripts/peers/install.sh

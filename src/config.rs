@@ -9,6 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// The operator scope used when the configuration names none.
+pub const DEFAULT_OPERATOR_SCOPE: &str = "userprofile:operator";
+
 /// The default port; the default address is loopback only.
 pub const DEFAULT_PORT: u16 = 8470;
 
@@ -128,7 +131,7 @@ pub struct IssuerConfig {
 }
 
 fn default_operator_scope() -> String {
-    crate::auth::tokens::DEFAULT_OPERATOR_SCOPE.to_owned()
+    DEFAULT_OPERATOR_SCOPE.to_owned()
 }
 
 fn default_tenants_claim() -> String {

@@ -10,8 +10,7 @@ use entity::membership::Role;
 use crate::error::Error;
 use crate::integrity::nul;
 
-/// The operator scope used when the configuration names none.
-pub const DEFAULT_OPERATOR_SCOPE: &str = "userprofile:operator";
+pub use crate::config::DEFAULT_OPERATOR_SCOPE;
 
 /// A token whose signature, issuer, audience and lifetime have been checked.
 #[derive(Clone, Debug)]

@@ -3,7 +3,6 @@
 //! a file.
 
 pub mod images;
-pub mod serve;
 pub mod storage;
 
 use std::collections::HashMap;
@@ -23,8 +22,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::TenantScope;
 use crate::config::Config;
+use crate::core::TenantScope;
 use crate::error::{Error, Result};
 use crate::fields::{FieldDefinition, FieldKind};
 

@@ -16,6 +16,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
+mod files;
+
 use crate::AppState;
 use crate::auth::{Principal, Session};
 use crate::config::Limits;
@@ -31,7 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/userinfo", get(userinfo))
-        .route("/files/{id}", get(crate::files::serve::serve_file))
+        .route("/files/{id}", get(files::serve_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))

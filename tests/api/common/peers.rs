@@ -10,7 +10,7 @@ use std::path::Path;
 use futures::FutureExt;
 
 /// Set by scripts/test.sh (and so by CI): a test whose peer is missing fails instead of skipping.
-pub const REQUIRE_PEERS_VAR: &str = "USERPROFILE_TEST_REQUIRE_PEERS";
+pub const REQUIRE_PEERS_VAR: &str = "REQUIRE_TEST_PEERS";
 
 /// An outside service a test needs.
 #[derive(Clone, Copy, Debug)]

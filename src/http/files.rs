@@ -11,9 +11,9 @@ use object_store::ObjectStoreExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{FileStore, HOT_OBJECT_MAX_BYTES, thumbnail_key, thumbnail_sizes};
 use crate::AppState;
 use crate::error::{Error, Result};
+use crate::files::{FileStore, HOT_OBJECT_MAX_BYTES, thumbnail_key, thumbnail_sizes};
 
 /// Query parameters of a file URL.
 #[derive(Debug, Deserialize)]
@@ -248,7 +248,7 @@ fn set_headers(
         header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; sandbox",
     );
-    let inline = thumbnail || super::images::is_accepted(content_type);
+    let inline = thumbnail || crate::files::images::is_accepted(content_type);
     let name = percent_encode(&file.original_name);
     let disposition = if inline { "inline" } else { "attachment" };
     insert(
