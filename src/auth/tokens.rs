@@ -302,6 +302,8 @@ fn zitadel_tenants(roles: &Map<String, Value>) -> Vec<TenantClaim> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use serde_json::json;
 
     use super::*;
