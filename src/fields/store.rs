@@ -572,15 +572,15 @@ pub async fn set_archived(
 }
 
 /// Deletes a field and every value of it, for good (operators, with the key as confirmation),
-/// inside `txn`; returns the ids of the files its values held, for the caller to release in
-/// the same transaction (`crate::profiles::purge_field`). Invalidate the registry after the
-/// commit.
+/// inside `txn`; returns the values of an IMAGE or FILE field (none of other kinds), for the
+/// caller to release their files in the same transaction (`crate::profiles::purge_field`).
+/// Invalidate the registry after the commit.
 pub async fn purge(
     txn: &DatabaseTransaction,
     operator: &Operator<'_>,
     id: Uuid,
     confirm_key: &str,
-) -> Result<Vec<Uuid>> {
+) -> Result<Vec<Value>> {
     let scope = operator.scope();
     let row = find_row(txn, scope, id).await?;
     if row.builtin {
@@ -614,8 +614,11 @@ pub async fn purge(
     Ok(held_files)
 }
 
-/// The ids of the files that the values of an IMAGE or FILE field hold.
-async fn held_files(db: &impl ConnectionTrait, row: &field_definition::Model) -> Result<Vec<Uuid>> {
+/// The values of an IMAGE or FILE field: the files they hold.
+async fn held_files(
+    db: &impl ConnectionTrait,
+    row: &field_definition::Model,
+) -> Result<Vec<Value>> {
     if !row.kind.parse::<FieldKind>()?.is_file() {
         return Ok(Vec::new());
     }
@@ -623,10 +626,7 @@ async fn held_files(db: &impl ConnectionTrait, row: &field_definition::Model) ->
         .filter(field_value::Column::FieldId.eq(row.id))
         .all(db)
         .await?;
-    Ok(values
-        .iter()
-        .filter_map(|v| crate::files::file_id_of(&v.value))
-        .collect())
+    Ok(values.into_iter().map(|v| v.value).collect())
 }
 
 #[cfg(test)]

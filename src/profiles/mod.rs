@@ -370,7 +370,8 @@ pub async fn purge_field(
     confirm_key: &str,
 ) -> Result<()> {
     let txn = db.begin().await?;
-    let held = crate::fields::store::purge(&txn, operator, field_id, confirm_key).await?;
+    let values = crate::fields::store::purge(&txn, operator, field_id, confirm_key).await?;
+    let held: Vec<Uuid> = values.iter().filter_map(files::file_id_of).collect();
     let released = files.release_rows(&txn, &held).await?;
     txn.commit().await?;
     registry.invalidate(operator.scope().tenant().id).await;
