@@ -50,18 +50,20 @@ pub async fn find(db: &impl ConnectionTrait, id_or_slug: &str) -> Result<Option<
     Ok(query.one(db).await?)
 }
 
-/// Checks a tenant slug: 2–64 of a–z, 0–9 and `-`, starting with a letter or digit.
+/// Checks a tenant slug: 2–64 of a–z, 0–9 and `-`, starting with a letter or digit, and not
+/// a UUID: tenants are found by UUID or slug, so such a slug would name another tenant.
 pub fn validate_slug(slug: &str) -> Result<()> {
     let valid = (2..=64).contains(&slug.len())
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-');
+        && !slug.starts_with('-')
+        && Uuid::parse_str(slug).is_err();
     if valid {
         return Ok(());
     }
     Err(Error::bad_input(format!(
-        "invalid tenant slug {slug:?}: use 2 to 64 characters a-z, 0-9 and '-', not starting with '-'"
+        "invalid tenant slug {slug:?}: use 2 to 64 characters a-z, 0-9 and '-', not starting with '-' and not a UUID"
     )))
 }
 
