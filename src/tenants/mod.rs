@@ -54,9 +54,16 @@ pub async fn find(db: &impl ConnectionTrait, id_or_slug: &str) -> Result<Option<
     Ok(query.one(db).await?)
 }
 
-/// Checks a tenant slug against [`ident::TENANT_SLUG`].
+/// Checks a tenant slug against [`ident::TENANT_SLUG`], and refuses a UUID: tenants are found
+/// by UUID or slug, so such a slug would name another tenant.
 pub fn validate_slug(slug: &str) -> Result<()> {
-    ident::TENANT_SLUG.check(slug).map_err(Error::bad_input)
+    ident::TENANT_SLUG.check(slug).map_err(Error::bad_input)?;
+    if Uuid::parse_str(slug).is_ok() {
+        return Err(Error::bad_input(format!(
+            "invalid tenant slug {slug:?}: a UUID would name another tenant"
+        )));
+    }
+    Ok(())
 }
 
 /// Returns the tenant with `slug`, creating it (audited) when a trusted token names it for the

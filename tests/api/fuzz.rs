@@ -218,7 +218,7 @@ fn odd_strings() -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    strings.push("x".repeat(70_000));
+    strings.push("x".repeat(5_000));
     strings.push("é".repeat(3_000));
     strings
 }
@@ -719,6 +719,7 @@ async fn generated_requests_never_break_the_service(app: TestApp) {
         }
         .case(index)
     };
+    let started = std::time::Instant::now();
     let failures: Vec<Failure> = futures::stream::iter(first..first + cases)
         .map(|index| send(&app, &world, generate(index), postgres))
         .buffer_unordered(CONCURRENCY)
@@ -726,6 +727,7 @@ async fn generated_requests_never_break_the_service(app: TestApp) {
         .collect()
         .await;
 
+    println!("fuzz: sent in {:?}", started.elapsed());
     let health = reqwest::get(format!("{}/healthz", app.base_url)).await;
     assert!(
         health.is_ok_and(|r| r.status() == 200),

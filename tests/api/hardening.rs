@@ -4,7 +4,7 @@
 use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
-use crate::common::{Backend, Call, TestApp, error_code};
+use crate::common::{Backend, Call, TestApp, error_code, error_message};
 use crate::storage_test;
 
 /// The nesting depths every position is tried at: a sweep through the depths where the
@@ -300,4 +300,22 @@ async fn a_new_tenants_default_locale_must_be_a_language_tag(app: TestApp) {
     let input = json!({"slug": "globex", "name": "Globex", "defaultLocale": "pt-BR"});
     let data = app.ok(&operator, create, json!({ "input": input })).await;
     assert_eq!(data["createTenant"]["defaultLocale"], "pt-BR");
+}
+
+storage_test!(a_tenant_slug_cannot_be_a_uuid);
+/// Found by the fuzzer: tenants are found by UUID or slug, so a tenant created with a UUID as
+/// its slug could not be read back and the creation failed with an internal error.
+async fn a_tenant_slug_cannot_be_a_uuid(app: TestApp) {
+    let operator = app.operator_token("root-ops", &["*"]);
+    let input = json!({"slug": "00000000-0000-0000-0000-000000000000", "name": "Nil"});
+    let body = app
+        .graphql(Call {
+            token: Some(&operator),
+            query: "mutation($input: CreateTenantInput!) { createTenant(input: $input) { slug } }",
+            variables: json!({ "input": input }),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(error_message(&body).contains("not a UUID"), "{body}");
 }
