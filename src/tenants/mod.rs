@@ -60,7 +60,7 @@ pub fn validate_slug(slug: &str) -> Result<()> {
     ident::TENANT_SLUG.check(slug).map_err(Error::bad_input)?;
     if Uuid::parse_str(slug).is_ok() {
         return Err(Error::bad_input(format!(
-            "invalid tenant slug {slug:?}: a slug must not be a UUID, which would name another tenant"
+            "invalid tenant slug {slug:?}: use one that is not a UUID (a UUID would name another tenant)"
         )));
     }
     Ok(())
