@@ -1,7 +1,7 @@
 //! The audit trail: every change to memberships, definitions and values is recorded.
 
 use chrono::Utc;
-use entity::audit_event;
+use entity::audit_event::{self, Action};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -18,7 +18,7 @@ pub async fn record(
     tenant_id: Uuid,
     actor: &Actor,
     subject_user_id: Option<Uuid>,
-    action: &str,
+    action: Action,
     change: Value,
 ) -> Result<()> {
     let row = audit_event::ActiveModel {
@@ -26,7 +26,7 @@ pub async fn record(
         tenant_id: Set(tenant_id),
         actor: Set(actor.to_string()),
         subject_user_id: Set(subject_user_id),
-        action: Set(action.to_owned()),
+        action: Set(action),
         change: Set(change),
         at: Set(Utc::now()),
     };

@@ -15,6 +15,7 @@ pub mod http;
 pub mod integrity;
 pub mod keyfile;
 pub mod profiles;
+pub mod session;
 pub mod signin;
 pub mod tenants;
 pub mod users;

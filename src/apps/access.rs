@@ -5,8 +5,7 @@
 
 use uuid::Uuid;
 
-use crate::auth::Session;
-use crate::error::Result;
+use crate::auth::SignedInUser;
 
 pub use crate::core::{GlobalOperator, Operator};
 
@@ -17,11 +16,11 @@ pub struct OwnProfiles {
 }
 
 impl OwnProfiles {
-    /// The caller's own profiles; operators have none (FORBIDDEN).
-    pub fn of(session: &Session) -> Result<OwnProfiles> {
-        Ok(OwnProfiles {
-            user_id: session.user()?.user.id,
-        })
+    /// The signed-in user's own profiles (operators have no user, so they cannot get one).
+    pub fn of(user: &SignedInUser) -> OwnProfiles {
+        OwnProfiles {
+            user_id: user.user.id,
+        }
     }
 
     /// The user whose profiles these are.

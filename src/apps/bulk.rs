@@ -9,6 +9,7 @@
 //! document rolls everything back with BAD_USER_INPUT listing every bad document; else, with
 //! [`OnExisting::Fail`], an existing profile rolls everything back with CONFLICT.
 
+use entity::audit_event::Action;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
@@ -293,7 +294,7 @@ async fn record(
 ) -> Result<()> {
     change["created"] = outcome.created.into();
     change["replaced"] = outcome.replaced.into();
-    let action = "app_profiles.bulk_create";
+    let action = Action::AppProfilesBulkCreate;
     audit::record(txn, scope.tenant().id, scope.actor(), None, action, change).await
 }
 

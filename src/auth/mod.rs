@@ -3,11 +3,9 @@
 //! field uses.
 
 pub mod dev;
-pub mod guard;
 pub mod header;
 pub mod oidc;
 pub mod principal;
-pub mod session;
 pub mod tokens;
 
 use std::future::Future;
@@ -24,7 +22,6 @@ use crate::config::Config;
 pub use crate::core::TenantScope;
 use crate::error::Error;
 pub use principal::{Actor, Membership, Operator, Principal, SignedInUser};
-pub use session::Session;
 use tokens::{TokenKind, VerifiedToken};
 
 type TokenHash = [u8; 32];

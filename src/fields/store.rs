@@ -2,6 +2,7 @@
 //! update, reorder, archive, restore, purge, add from templates). Every write runs in one
 //! transaction, is audited and invalidates the tenant's cached definitions.
 
+use entity::audit_event::Action;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -367,7 +368,7 @@ async fn insert(
         scope.tenant().id,
         scope.actor(),
         None,
-        "field.create",
+        Action::FieldCreate,
         change,
     )
     .await?;
@@ -469,7 +470,7 @@ pub async fn update(
         scope.tenant().id,
         scope.actor(),
         None,
-        "field.update",
+        Action::FieldUpdate,
         change,
     )
     .await?;
@@ -522,7 +523,7 @@ pub async fn reorder(
         scope.tenant().id,
         scope.actor(),
         None,
-        "field.reorder",
+        Action::FieldReorder,
         change,
     )
     .await?;
@@ -553,9 +554,9 @@ pub async fn set_archived(
     row.archived_at = Set(archived.then(Utc::now));
     let after = row.update(&txn).await?;
     let action = if archived {
-        "field.archive"
+        Action::FieldArchive
     } else {
-        "field.restore"
+        Action::FieldRestore
     };
     audit::record(
         &txn,
@@ -607,7 +608,7 @@ pub async fn purge(
         scope.tenant().id,
         scope.actor(),
         None,
-        "field.purge",
+        Action::FieldPurge,
         change,
     )
     .await?;

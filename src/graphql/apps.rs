@@ -12,14 +12,14 @@ use chrono::{DateTime, Utc};
 use entity::{app, app_profile};
 use serde_json::Value;
 
+use super::guard::OperatorGuard;
 use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{
     AppChange, Apps, BulkItem, BulkOutcome, DeletedApp, IntoDocument, NewApp, OwnProfiles,
 };
-use crate::auth::Session;
-use crate::auth::guard::OperatorGuard;
 use crate::error::Error;
+use crate::session::Session;
 
 /// An app that keeps per-user JSON profiles.
 #[derive(SimpleObject)]
@@ -236,7 +236,7 @@ impl AppQuery {
         ctx: &Context<'_>,
         app_id: Option<ID>,
     ) -> async_graphql::Result<Vec<AppProfile>> {
-        let own = OwnProfiles::of(Session::of(ctx)?)?;
+        let own = OwnProfiles::of(Session::of(ctx)?.user()?);
         let rows = domain(ctx)?
             .mine(&own, app_id.as_ref().map(|id| id.as_str()))
             .await?;
@@ -322,7 +322,7 @@ impl AppMutation {
         app_id: ID,
         data: Json<Value>,
     ) -> async_graphql::Result<AppProfile> {
-        let own = OwnProfiles::of(Session::of(ctx)?)?;
+        let own = OwnProfiles::of(Session::of(ctx)?.user()?);
         let row = domain(ctx)?.create_mine(&own, &app_id, data.0).await?;
         Ok(row.into())
     }
@@ -337,7 +337,7 @@ impl AppMutation {
         patch: Json<Value>,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<AppProfile> {
-        let own = OwnProfiles::of(Session::of(ctx)?)?;
+        let own = OwnProfiles::of(Session::of(ctx)?.user()?);
         let row = domain(ctx)?.update_mine(&own, &app_id, patch.0, expected_version);
         Ok(row.await?.into())
     }
@@ -350,7 +350,7 @@ impl AppMutation {
         app_id: ID,
         expected_version: Option<i32>,
     ) -> async_graphql::Result<AppProfile> {
-        let own = OwnProfiles::of(Session::of(ctx)?)?;
+        let own = OwnProfiles::of(Session::of(ctx)?.user()?);
         let row = domain(ctx)?.delete_mine(&own, &app_id, expected_version);
         Ok(row.await?.into())
     }

@@ -6,15 +6,15 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::membership::Role;
 
+use super::guard::RoleGuard;
 use super::{Display, db, file_store, registry};
-use crate::auth::Session;
-use crate::auth::guard::RoleGuard;
 use crate::core::Member;
 use crate::error::Error;
 use crate::fields::labels::{self, Direction, Localized};
 use crate::fields::store::{self, FieldChanges, NewField};
 use crate::fields::templates::{self, FieldTemplate};
 use crate::fields::{self as domain, AccessLevels, ChoiceOption, FieldDefinition, Rules};
+use crate::session::Session;
 
 /// What kind of value a field holds; fixed at creation.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]

@@ -4,15 +4,15 @@ use async_graphql::{Context, ID, Object, SimpleObject, Upload};
 use entity::file;
 use entity::membership::Role;
 
+use super::guard::RoleGuard;
 use super::profiles::ProfileView;
 use super::tenants::parse_user_id;
 use super::{Display, db, file_store, registry};
-use crate::auth::Session;
-use crate::auth::guard::RoleGuard;
 use crate::core::Member;
 use crate::error::Error;
 use crate::files::{self, FileStore};
 use crate::profiles;
+use crate::session::Session;
 
 /// An uploaded file on a card.
 #[derive(SimpleObject)]

@@ -7,9 +7,10 @@ use tokio::sync::OnceCell;
 use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
 use super::{Display, db, registry};
-use crate::auth::{Session, SignedInUser};
+use crate::auth::SignedInUser;
 use crate::fields::builtin::provider_text;
 use crate::profiles::{self, Card};
+use crate::session::Session;
 
 /// Queries about the caller.
 #[derive(Default)]

@@ -3,6 +3,7 @@
 mod apps;
 mod fields;
 mod files;
+mod guard;
 mod me;
 mod nesting;
 mod nul_guard;

@@ -9,14 +9,14 @@ use serde_json::Value;
 
 use super::fields::{FieldDefinitionView, FieldKind, ResolvedText, TextDirection};
 use super::files::FileInfo;
+use super::guard::RoleGuard;
 use super::tenants::parse_user_id;
 use super::{Display, db, file_store, registry};
-use crate::auth::Session;
-use crate::auth::guard::RoleGuard;
 use crate::core::Member;
 use crate::fields::FieldKind as Kind;
 use crate::fields::labels;
 use crate::profiles::{self, Card, CardValue, ValueChange};
+use crate::session::Session;
 
 /// A member's card in a tenant, as the caller may see it: hidden fields are absent.
 pub struct ProfileView {
@@ -320,7 +320,7 @@ impl ProfileQuery {
             .map(|e| AuditEvent {
                 id: ID(e.id.to_string()),
                 actor: e.actor,
-                action: e.action,
+                action: e.action.name(),
                 change: Json(e.change),
                 at: e.at,
             })

@@ -4,12 +4,12 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::membership::Role as DbRole;
 use entity::tenant;
 
+use super::guard::{OperatorGuard, RoleGuard};
 use super::{db, registry};
-use crate::auth::Session;
-use crate::auth::guard::{OperatorGuard, RoleGuard};
 use crate::core::Admin;
 use crate::error::Error;
 use crate::profiles::{self, CardNames};
+use crate::session::Session;
 use crate::tenants::{self, Member as DomainMember, NewTenant};
 
 /// A role in a tenant.

@@ -19,10 +19,11 @@ use tower_http::trace::TraceLayer;
 mod files;
 
 use crate::AppState;
-use crate::auth::{Principal, Session};
+use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::Error;
 use crate::graphql::AcceptLanguage;
+use crate::session::Session;
 
 /// The header that picks the active tenant (UUID or slug).
 pub const TENANT_HEADER: &str = "x-tenant-id";

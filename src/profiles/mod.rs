@@ -1,6 +1,7 @@
 //! The card: a member's values in a tenant, read with the access rule applied and written
 //! with validation, versions and an audit trail, all in one transaction.
 
+use entity::audit_event::Action;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -774,7 +775,7 @@ async fn audit_change(
         scope.tenant().id,
         scope.actor(),
         Some(subject),
-        "profile.update",
+        Action::ProfileUpdate,
         change,
     )
     .await

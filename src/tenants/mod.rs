@@ -6,6 +6,7 @@
 pub mod sync;
 
 use chrono::Utc;
+use entity::audit_event::Action;
 use entity::membership::{self, Role, Source};
 use entity::{tenant, user};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -93,7 +94,7 @@ pub async fn ensure(
             tenant.id,
             actor,
             None,
-            "tenant.create",
+            Action::TenantCreate,
             json!({"slug": slug}),
         )
         .await?;
@@ -154,7 +155,7 @@ pub async fn create(
         tenant.id,
         operator.actor(),
         new.owner,
-        "tenant.create",
+        Action::TenantCreate,
         json!({"slug": new.slug}),
     )
     .await?;
@@ -199,7 +200,7 @@ pub async fn rename(
         updated.id,
         scope.actor(),
         None,
-        "tenant.rename",
+        Action::TenantRename,
         change,
     )
     .await?;
@@ -251,7 +252,7 @@ pub async fn add_member(
         scope.tenant().id,
         scope.actor(),
         Some(user_id),
-        "membership.add",
+        Action::MembershipAdd,
         change,
     )
     .await?;
@@ -414,7 +415,7 @@ async fn write_role(
         current.tenant_id,
         actor,
         Some(current.user_id),
-        "membership.role",
+        Action::MembershipRole,
         change,
     )
     .await
@@ -434,7 +435,7 @@ async fn write_removal(
         current.tenant_id,
         actor,
         Some(current.user_id),
-        "membership.remove",
+        Action::MembershipRemove,
         change,
     )
     .await

@@ -3,6 +3,7 @@
 //! manages, and a claim that would take a tenant's last owner is kept back, not refused.
 
 use chrono::Utc;
+use entity::audit_event::Action;
 use entity::membership::{self, Role, Source};
 use entity::tenant;
 use sea_orm::{
@@ -53,7 +54,7 @@ pub async fn join(
         tenant.id,
         actor,
         Some(user_id),
-        "membership.add",
+        Action::MembershipAdd,
         change,
     )
     .await
@@ -117,7 +118,7 @@ pub async fn hand_over(
         tenant.id,
         actor,
         Some(user_id),
-        "membership.source",
+        Action::MembershipSource,
         change,
     )
     .await
@@ -158,7 +159,7 @@ async fn keep_last_owner(
         tenant.id,
         actor,
         Some(current.user_id),
-        "membership.keep_last_owner",
+        Action::MembershipKeepLastOwner,
         change,
     )
     .await

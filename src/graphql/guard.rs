@@ -4,8 +4,8 @@
 use async_graphql::{Context, Guard};
 use entity::membership::Role;
 
-use super::session::Session;
 use crate::core::Need;
+use crate::session::Session;
 
 /// Lets a field run only for callers with at least `min` in the active tenant (or operators
 /// granted it): `#[graphql(guard = "RoleGuard::new(Role::Admin)")]`.

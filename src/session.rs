@@ -3,7 +3,7 @@
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
-use super::principal::{Actor, Operator, Principal, SignedInUser};
+use crate::auth::{Actor, Operator, Principal, SignedInUser};
 use crate::core::capabilities::{self as caps, GlobalOperator, Standing, TenantScope};
 use crate::error::Error;
 
@@ -104,7 +104,7 @@ impl Session {
     }
 
     /// An operator granted every tenant; the one rule for the registry and tenant creation,
-    /// used by [`super::guard::OperatorGuard`] too.
+    /// used by the GraphQL operator guard too.
     pub fn global_operator(&self) -> Result<GlobalOperator, Error> {
         let principal = self.principal()?;
         GlobalOperator::mint(principal.actor(), principal.is_global_operator())
