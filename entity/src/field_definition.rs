@@ -1,9 +1,105 @@
 //! An admin-defined field of a tenant's cards.
 
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-/// A row of `field_definitions`. Kind and access levels are stored as text and parsed by the
-/// domain layer (`userprofile::fields`), which reports a bad row as an error.
+/// What kind of value a field holds; never changes after creation. Stored and sent as its
+/// upper-case name (`SHORT_TEXT`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum,
+    Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FieldKind {
+    /// One line of text.
+    #[sea_orm(string_value = "SHORT_TEXT")]
+    ShortText,
+    /// Several lines of text.
+    #[sea_orm(string_value = "LONG_TEXT")]
+    LongText,
+    /// An uploaded image (file id).
+    #[sea_orm(string_value = "IMAGE")]
+    Image,
+    /// An uploaded file (file id).
+    #[sea_orm(string_value = "FILE")]
+    File,
+    /// On or off.
+    #[sea_orm(string_value = "SWITCH")]
+    Switch,
+    /// One of the options.
+    #[sea_orm(string_value = "SINGLE_CHOICE")]
+    SingleChoice,
+    /// Any of the options.
+    #[sea_orm(string_value = "MULTI_CHOICE")]
+    MultiChoice,
+    /// A decimal number.
+    #[sea_orm(string_value = "NUMBER")]
+    Number,
+    /// A whole number.
+    #[sea_orm(string_value = "INTEGER")]
+    Integer,
+    /// A calendar date (YYYY-MM-DD).
+    #[sea_orm(string_value = "DATE")]
+    Date,
+    /// An email address.
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    /// A phone number in E.164 form (+4915112345678).
+    #[sea_orm(string_value = "PHONE")]
+    Phone,
+    /// An http(s) URL.
+    #[sea_orm(string_value = "URL")]
+    Url,
+    /// An ISO 3166-1 alpha-2 country code.
+    #[sea_orm(string_value = "COUNTRY")]
+    Country,
+}
+
+impl FieldKind {
+    /// Whether values pick from the definition's options.
+    pub fn has_options(self) -> bool {
+        matches!(self, FieldKind::SingleChoice | FieldKind::MultiChoice)
+    }
+
+    /// Whether values reference uploaded files.
+    pub fn is_file(self) -> bool {
+        matches!(self, FieldKind::Image | FieldKind::File)
+    }
+}
+
+/// An access level, weakest first (so `max` is the stronger of two).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum,
+    Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Access {
+    /// Not shown at all: absent from responses, not null.
+    #[sea_orm(string_value = "HIDDEN")]
+    Hidden,
+    /// Shown, not editable.
+    #[sea_orm(string_value = "READ")]
+    Read,
+    /// Shown and editable.
+    #[sea_orm(string_value = "EDIT")]
+    Edit,
+}
+
+impl Access {
+    /// Whether the value may be read.
+    pub fn can_read(self) -> bool {
+        self != Access::Hidden
+    }
+
+    /// Whether the value may be changed.
+    pub fn can_edit(self) -> bool {
+        self == Access::Edit
+    }
+}
+
+/// A row of `field_definitions`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "field_definitions")]
 pub struct Model {
@@ -14,8 +110,8 @@ pub struct Model {
     pub tenant_id: Uuid,
     /// Immutable key, unique in the tenant.
     pub key: String,
-    /// Value kind (`SHORT_TEXT`, `IMAGE`, …).
-    pub kind: String,
+    /// Value kind.
+    pub kind: FieldKind,
     /// Labels by locale (JSON object).
     #[sea_orm(column_type = "JsonBinary")]
     pub labels: Json,
@@ -32,12 +128,12 @@ pub struct Model {
     pub required: bool,
     /// Display order within the tenant.
     pub position: i32,
-    /// What the card's owner may do: `HIDDEN`, `READ`, `EDIT`.
-    pub owner_access: String,
-    /// What other members may do: `HIDDEN`, `READ`.
-    pub member_access: String,
-    /// What admins may do: `READ`, `EDIT`.
-    pub admin_access: String,
+    /// What the card's owner may do.
+    pub owner_access: Access,
+    /// What other members may do: `HIDDEN` or `READ`.
+    pub member_access: Access,
+    /// What admins may do: `READ` or `EDIT`.
+    pub admin_access: Access,
     /// Whether this is a built-in OpenID Connect claim field.
     pub builtin: bool,
     /// Set while the field is archived.

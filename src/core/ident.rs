@@ -3,6 +3,10 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
+
+use crate::error::{Error, InputProblem};
+
 /// What an identifier may start with.
 #[derive(Clone, Copy, Debug)]
 pub enum First {
@@ -101,6 +105,37 @@ impl Syntax {
         }
         rule
     }
+}
+
+/// A field key: lowercase a–z, digits and `_`, starting with a letter, not ending with `_`,
+/// at most 64 characters. Only valid keys can be constructed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FieldKey(String);
+
+impl FieldKey {
+    /// Checks and wraps a key.
+    pub fn parse(text: &str) -> Result<FieldKey, Error> {
+        match FIELD_KEY.check(text) {
+            Ok(()) => Ok(FieldKey(text.to_owned())),
+            Err(message) => Err(Error::BadUserInput {
+                message,
+                problems: vec![InputProblem {
+                    field: text.to_owned(),
+                    message: FIELD_KEY.rule(),
+                }],
+            }),
+        }
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether `text` follows the key rules (also used for choice option values).
+pub fn is_valid_key(text: &str) -> bool {
+    FIELD_KEY.accepts(text)
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use uuid::Uuid;
 pub use capabilities::{
     Admin, GlobalOperator, Member, Need, Operator, Owner, Standing, TenantScope,
 };
+pub use entity::field_definition::{Access, FieldKind};
 pub use entity::membership::Role;
+pub use ident::FieldKey;
 
 /// Who made a change, as recorded in audit events and `updated_by`.
 #[derive(Clone, Debug, PartialEq)]

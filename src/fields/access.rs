@@ -4,17 +4,7 @@
 
 use crate::core::{Role, Standing};
 
-text_enum!(
-    /// An access level, weakest first.
-    Access {
-        /// Not shown at all: absent from responses, not null.
-        Hidden = "HIDDEN",
-        /// Shown, not editable.
-        Read = "READ",
-        /// Shown and editable.
-        Edit = "EDIT",
-    }
-);
+pub use entity::field_definition::Access;
 
 /// Who looks at a card, relative to its owner.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,18 +35,6 @@ pub fn field_access(field: &super::FieldDefinition, viewer: Viewer) -> Access {
         field.member_access
     };
     as_admin.map_or(as_person, |admin| admin.max(as_person))
-}
-
-impl Access {
-    /// Whether the value may be read.
-    pub fn can_read(self) -> bool {
-        self != Access::Hidden
-    }
-
-    /// Whether the value may be changed.
-    pub fn can_edit(self) -> bool {
-        self == Access::Edit
-    }
 }
 
 /// Whether the list of definitions shows `field` to a caller of `standing`: admins (and

@@ -345,16 +345,16 @@ async fn insert(
         id: Set(Uuid::new_v4()),
         tenant_id: Set(scope.tenant().id),
         key: Set(new.key.clone()),
-        kind: Set(new.kind.as_str().to_owned()),
+        kind: Set(new.kind),
         labels: Set(json!(new.labels)),
         help: Set(json!(new.help)),
         options: Set(json!(new.options)),
         validation: Set(json!(new.rules)),
         required: Set(new.required),
         position: Set(position),
-        owner_access: Set(new.owner_access.as_str().to_owned()),
-        member_access: Set(new.member_access.as_str().to_owned()),
-        admin_access: Set(new.admin_access.as_str().to_owned()),
+        owner_access: Set(new.owner_access),
+        member_access: Set(new.member_access),
+        admin_access: Set(new.admin_access),
         builtin: Set(false),
         archived_at: Set(None),
         version: Set(1),
@@ -458,11 +458,9 @@ pub async fn update(
     row.required = Set(changes.required.unwrap_or(current.required));
     row.owner_access = Set(changes
         .owner_access
-        .unwrap_or(current.owner_access)
-        .as_str()
-        .to_owned());
-    row.member_access = Set(member.as_str().to_owned());
-    row.admin_access = Set(admin.as_str().to_owned());
+        .unwrap_or(current.owner_access));
+    row.member_access = Set(member);
+    row.admin_access = Set(admin);
     let after = row.update(&txn).await?;
     let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
     audit::record(
@@ -620,7 +618,7 @@ async fn held_files(
     db: &impl ConnectionTrait,
     row: &field_definition::Model,
 ) -> Result<Vec<Value>> {
-    if !row.kind.parse::<FieldKind>()?.is_file() {
+    if !row.kind.is_file() {
         return Ok(Vec::new());
     }
     let values = field_value::Entity::find()

@@ -2,7 +2,6 @@
 //! languages, parsed once.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -35,7 +34,7 @@ pub struct FieldTemplate {
 #[serde(deny_unknown_fields)]
 struct RawTemplate {
     key: String,
-    kind: String,
+    kind: FieldKind,
     category: String,
     labels: BTreeMap<String, String>,
     #[serde(default)]
@@ -78,7 +77,6 @@ fn parse() -> Result<Vec<FieldTemplate>, String> {
         serde_json::from_str(include_str!("templates.json")).map_err(|e| e.to_string())?;
     raw.into_iter()
         .map(|t| {
-            let kind = FieldKind::from_str(&t.kind).map_err(|_| format!("{}: bad kind", t.key))?;
             let private = matches!(t.category.as_str(), "contact" | "documents")
                 || PRIVATE_KEYS.contains(&t.key.as_str());
             Ok(FieldTemplate {
@@ -92,7 +90,7 @@ fn parse() -> Result<Vec<FieldTemplate>, String> {
                     .compiled()
                     .map_err(|_| format!("{}: bad pattern", t.key))?,
                 key: t.key,
-                kind,
+                kind: t.kind,
                 category: t.category,
                 labels: t.labels,
                 help: t.help,
