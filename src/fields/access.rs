@@ -26,13 +26,13 @@ pub fn field_access(field: &super::FieldDefinition, viewer: Viewer) -> Access {
     }
     let as_admin = match viewer.standing {
         Standing::Operator => return Access::Edit,
-        standing if standing.includes(Role::Admin) => Some(field.admin_access),
+        standing if standing.includes(Role::Admin) => Some(field.access.admin),
         Standing::Member(_) => None,
     };
     let as_person = if viewer.is_owner {
-        field.owner_access
+        field.access.owner
     } else {
-        field.member_access
+        field.access.member
     };
     as_admin.map_or(as_person, |admin| admin.max(as_person))
 }

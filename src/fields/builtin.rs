@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Access, FieldKind};
+use super::{Access, AccessLevels, FieldKind};
 use crate::error::Result;
 
 /// A built-in field and its default access.
@@ -20,12 +20,8 @@ pub struct BuiltinField {
     pub key: &'static str,
     /// Its kind.
     pub kind: FieldKind,
-    /// The card owner's default access.
-    pub owner: Access,
-    /// Other members' default access.
-    pub member: Access,
-    /// Admins' default access.
-    pub admin: Access,
+    /// Its default access.
+    pub access: AccessLevels,
 }
 
 const fn field(
@@ -38,9 +34,11 @@ const fn field(
     BuiltinField {
         key,
         kind,
-        owner,
-        member,
-        admin,
+        access: AccessLevels {
+            owner,
+            member,
+            admin,
+        },
     }
 }
 
@@ -95,9 +93,9 @@ pub async fn install(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
                 validation: Set(json!({})),
                 required: Set(false),
                 position: Set(position),
-                owner_access: Set(field.owner),
-                member_access: Set(field.member),
-                admin_access: Set(field.admin),
+                owner_access: Set(field.access.owner),
+                member_access: Set(field.access.member),
+                admin_access: Set(field.access.admin),
                 builtin: Set(true),
                 archived_at: Set(None),
                 version: Set(1),

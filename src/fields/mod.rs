@@ -33,13 +33,10 @@ pub struct ChoiceOption {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A field definition of a tenant, parsed and with compiled validators.
+/// What defines a field apart from its identity, place and history: one struct for stored
+/// definitions, new fields and catalogue templates, so that a property is added in one place.
 #[derive(Clone, Debug)]
-pub struct FieldDefinition {
-    /// Id.
-    pub id: Uuid,
-    /// Owning tenant.
-    pub tenant_id: Uuid,
+pub struct FieldSpec {
     /// Immutable key.
     pub key: FieldKey,
     /// Immutable kind.
@@ -54,14 +51,21 @@ pub struct FieldDefinition {
     pub rules: Rules,
     /// Whether a value is required.
     pub required: bool,
+    /// What the owner, other members and admins may do.
+    pub access: AccessLevels,
+}
+
+/// A field definition of a tenant, parsed and with compiled validators.
+#[derive(Clone, Debug)]
+pub struct FieldDefinition {
+    /// Id.
+    pub id: Uuid,
+    /// Owning tenant.
+    pub tenant_id: Uuid,
+    /// What the field is.
+    pub spec: FieldSpec,
     /// Display order.
     pub position: i32,
-    /// The card owner's access.
-    pub owner_access: Access,
-    /// Other members' access (`HIDDEN` or `READ`).
-    pub member_access: Access,
-    /// Admins' access (`READ` or `EDIT`).
-    pub admin_access: Access,
     /// Whether this is a built-in OpenID Connect claim.
     pub builtin: bool,
     /// When it was archived, if it is.
@@ -70,25 +74,40 @@ pub struct FieldDefinition {
     pub version: i32,
 }
 
+/// A definition reads as its spec (`field.key`, `field.kind`), as every caller wants.
+impl std::ops::Deref for FieldDefinition {
+    type Target = FieldSpec;
+
+    fn deref(&self) -> &FieldSpec {
+        &self.spec
+    }
+}
+
 impl FieldDefinition {
     /// Parses a row; a bad row is an internal error, never a panic.
     pub fn from_row(row: field_definition::Model) -> Result<FieldDefinition, Error> {
         let rules: Rules = from_json(row.validation)?;
+        let key = FieldKey::parse(&row.key).map_err(|_| {
+            Error::internal(anyhow::anyhow!("invalid stored field key {:?}", row.key))
+        })?;
         Ok(FieldDefinition {
             id: row.id,
             tenant_id: row.tenant_id,
-            key: FieldKey::parse(&row.key)
-                .map_err(|_| Error::internal(anyhow::anyhow!("invalid stored field key {:?}", row.key)))?,
-            kind: row.kind,
-            labels: from_json(row.labels)?,
-            help: from_json(row.help)?,
-            options: from_json(row.options)?,
-            rules: rules.compiled()?,
-            required: row.required,
+            spec: FieldSpec {
+                key,
+                kind: row.kind,
+                labels: from_json(row.labels)?,
+                help: from_json(row.help)?,
+                options: from_json(row.options)?,
+                rules: rules.compiled()?,
+                required: row.required,
+                access: AccessLevels {
+                    owner: row.owner_access,
+                    member: row.member_access,
+                    admin: row.admin_access,
+                },
+            },
             position: row.position,
-            owner_access: row.owner_access,
-            member_access: row.member_access,
-            admin_access: row.admin_access,
             builtin: row.builtin,
             archived_at: row.archived_at,
             version: row.version,

@@ -19,10 +19,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::labels::is_locale;
-use super::templates::FieldTemplate;
 use super::validation::check_definition;
 use super::{
-    Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, Rules, is_listed,
+    Access, ChoiceOption, FieldDefinition, FieldSpec, Rules, is_listed,
 };
 use crate::audit;
 use crate::core::{Admin, Member, Operator, TenantScope};
@@ -118,51 +117,6 @@ async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<TenantFields
     Ok(TenantFields { all })
 }
 
-/// What a new field starts with.
-#[derive(Clone, Debug)]
-pub struct NewField {
-    /// Key.
-    pub key: String,
-    /// Kind.
-    pub kind: FieldKind,
-    /// Labels by locale.
-    pub labels: BTreeMap<String, String>,
-    /// Help texts by locale.
-    pub help: BTreeMap<String, String>,
-    /// Options (choice kinds).
-    pub options: Vec<ChoiceOption>,
-    /// Validation rules.
-    pub rules: Rules,
-    /// Whether a value is required.
-    pub required: bool,
-    /// Owner access.
-    pub owner_access: Access,
-    /// Other members' access.
-    pub member_access: Access,
-    /// Admins' access.
-    pub admin_access: Access,
-}
-
-impl NewField {
-    /// A new field made from a template, with the default access but the template's for
-    /// other members.
-    pub fn from_template(template: &FieldTemplate) -> NewField {
-        let access = AccessLevels::or_defaults(None, Some(template.member_access), None);
-        NewField {
-            key: template.key.clone(),
-            kind: template.kind,
-            labels: template.labels.clone(),
-            help: template.help.clone(),
-            options: template.options.clone(),
-            rules: template.rules.clone(),
-            required: false,
-            owner_access: access.owner,
-            member_access: access.member,
-            admin_access: access.admin,
-        }
-    }
-}
-
 /// Changes to a definition; `None` leaves a part as it is. Key and kind never change.
 #[derive(Clone, Debug, Default)]
 pub struct FieldChanges {
@@ -200,16 +154,16 @@ pub async fn create(
     db: &DatabaseConnection,
     registry: &FieldRegistry,
     admin: &Admin<'_>,
-    new: NewField,
+    new: FieldSpec,
 ) -> Result<FieldDefinition> {
     let scope = admin.scope();
     check_new(&new)?;
     let txn = db.begin().await?;
     let fields = load(&txn, scope.tenant().id).await?;
-    if fields.by_key(&new.key).is_some() {
+    if fields.by_key(new.key.as_str()).is_some() {
         return Err(Error::Conflict(format!(
             "a field with key {} exists in this tenant",
-            new.key
+            new.key.as_str()
         )));
     }
     let position = next_position(&fields);
@@ -248,7 +202,7 @@ pub async fn add_templates(
         }
         report
             .added
-            .push(insert(&txn, scope, &NewField::from_template(template), position).await?);
+            .push(insert(&txn, scope, &template.spec, position).await?);
         position += 1;
     }
     txn.commit().await?;
@@ -260,13 +214,12 @@ fn next_position(fields: &TenantFields) -> i32 {
     fields.all.iter().map(|f| f.position + 1).max().unwrap_or(0)
 }
 
-fn check_new(new: &NewField) -> Result<()> {
-    FieldKey::parse(&new.key)?;
+fn check_new(new: &FieldSpec) -> Result<()> {
     let mut problems = check_texts(&new.labels, &new.help);
     problems.extend(check_nul(&new.labels, &new.help, &new.options, &new.rules));
     problems.extend(check_definition(new.kind, &new.options, &new.rules));
-    problems.extend(check_access(new.member_access, new.admin_access));
-    fail_on(&new.key, problems)
+    problems.extend(check_access(new.access.member, new.access.admin));
+    fail_on(new.key.as_str(), problems)
 }
 
 fn check_texts(labels: &BTreeMap<String, String>, help: &BTreeMap<String, String>) -> Vec<String> {
@@ -337,14 +290,14 @@ fn fail_on(key: &str, problems: Vec<String>) -> Result<()> {
 async fn insert(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
-    new: &NewField,
+    new: &FieldSpec,
     position: i32,
 ) -> Result<FieldDefinition> {
     let now = Utc::now();
     let row = field_definition::ActiveModel {
         id: Set(Uuid::new_v4()),
         tenant_id: Set(scope.tenant().id),
-        key: Set(new.key.clone()),
+        key: Set(new.key.as_str().to_owned()),
         kind: Set(new.kind),
         labels: Set(json!(new.labels)),
         help: Set(json!(new.help)),
@@ -352,9 +305,9 @@ async fn insert(
         validation: Set(json!(new.rules)),
         required: Set(new.required),
         position: Set(position),
-        owner_access: Set(new.owner_access),
-        member_access: Set(new.member_access),
-        admin_access: Set(new.admin_access),
+        owner_access: Set(new.access.owner),
+        member_access: Set(new.access.member),
+        admin_access: Set(new.access.admin),
         builtin: Set(false),
         archived_at: Set(None),
         version: Set(1),
@@ -438,12 +391,13 @@ pub async fn update(
             current.key.as_str()
         )));
     }
+    let current = current.spec;
     let labels = changes.labels.unwrap_or(current.labels);
     let help = changes.help.unwrap_or(current.help);
     let options = changes.options.unwrap_or(current.options);
     let rules = changes.rules.unwrap_or(current.rules);
-    let member = changes.member_access.unwrap_or(current.member_access);
-    let admin = changes.admin_access.unwrap_or(current.admin_access);
+    let member = changes.member_access.unwrap_or(current.access.member);
+    let admin = changes.admin_access.unwrap_or(current.access.admin);
     let mut problems = check_texts(&labels, &help);
     problems.extend(check_nul(&labels, &help, &options, &rules));
     problems.extend(check_definition(current.kind, &options, &rules));
@@ -458,7 +412,7 @@ pub async fn update(
     row.required = Set(changes.required.unwrap_or(current.required));
     row.owner_access = Set(changes
         .owner_access
-        .unwrap_or(current.owner_access));
+        .unwrap_or(current.access.owner));
     row.member_access = Set(member);
     row.admin_access = Set(admin);
     let after = row.update(&txn).await?;

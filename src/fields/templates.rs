@@ -6,28 +6,17 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::{Access, ChoiceOption, FieldKind, Rules};
+use super::{Access, AccessLevels, ChoiceOption, FieldKey, FieldKind, FieldSpec, Rules};
 
-/// A ready-made field an admin can add.
+/// A ready-made field an admin can add: the field's spec, with the default access but for
+/// other members (contact details, documents, birthdays and personal preferences start
+/// hidden), and its place in the catalogue.
 #[derive(Clone, Debug)]
 pub struct FieldTemplate {
-    /// The key the field gets.
-    pub key: String,
-    /// Its kind.
-    pub kind: FieldKind,
+    /// The field it adds.
+    pub spec: FieldSpec,
     /// Grouping in the catalogue (`work`, `contact`, `social`, …).
     pub category: String,
-    /// Labels by locale.
-    pub labels: BTreeMap<String, String>,
-    /// Help texts by locale.
-    pub help: BTreeMap<String, String>,
-    /// Options of choice fields.
-    pub options: Vec<ChoiceOption>,
-    /// Validation rules.
-    pub rules: Rules,
-    /// What other members may see by default: contact details, documents, birthdays and
-    /// personal preferences start hidden.
-    pub member_access: Access,
 }
 
 #[derive(Deserialize)]
@@ -69,7 +58,7 @@ pub fn catalogue() -> &'static [FieldTemplate] {
 
 /// The template with `key`.
 pub fn find(key: &str) -> Option<&'static FieldTemplate> {
-    catalogue().iter().find(|t| t.key == key)
+    catalogue().iter().find(|t| t.spec.key.as_str() == key)
 }
 
 fn parse() -> Result<Vec<FieldTemplate>, String> {
@@ -79,22 +68,26 @@ fn parse() -> Result<Vec<FieldTemplate>, String> {
         .map(|t| {
             let private = matches!(t.category.as_str(), "contact" | "documents")
                 || PRIVATE_KEYS.contains(&t.key.as_str());
+            let member_access = if private {
+                Access::Hidden
+            } else {
+                Access::Read
+            };
             Ok(FieldTemplate {
-                member_access: if private {
-                    Access::Hidden
-                } else {
-                    Access::Read
+                spec: FieldSpec {
+                    key: FieldKey::parse(&t.key).map_err(|_| format!("{}: bad key", t.key))?,
+                    kind: t.kind,
+                    labels: t.labels,
+                    help: t.help,
+                    options: t.options,
+                    rules: t
+                        .validation
+                        .compiled()
+                        .map_err(|_| format!("{}: bad pattern", t.key))?,
+                    required: false,
+                    access: AccessLevels::or_defaults(None, Some(member_access), None),
                 },
-                rules: t
-                    .validation
-                    .compiled()
-                    .map_err(|_| format!("{}: bad pattern", t.key))?,
-                key: t.key,
-                kind: t.kind,
                 category: t.category,
-                labels: t.labels,
-                help: t.help,
-                options: t.options,
             })
         })
         .collect()
@@ -103,27 +96,26 @@ fn parse() -> Result<Vec<FieldTemplate>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fields::{is_valid_key, validation::check_definition};
+    use crate::fields::validation::check_definition;
 
     #[test]
     fn the_catalogue_is_valid_and_large_enough() {
         let templates = parse().expect("templates.json parses");
         assert!(templates.len() >= 25, "{}", templates.len());
-        for template in &templates {
-            assert!(is_valid_key(&template.key), "{}", template.key);
+        for FieldTemplate { spec: template, .. } in &templates {
             let problems = check_definition(template.kind, &template.options, &template.rules);
-            assert!(problems.is_empty(), "{}: {problems:?}", template.key);
+            assert!(problems.is_empty(), "{:?}: {problems:?}", template.key);
             for locale in [
                 "en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "uk", "ar", "he", "fa", "ja",
             ] {
                 assert!(
                     template.labels.contains_key(locale),
-                    "{} lacks {locale}",
+                    "{:?} lacks {locale}",
                     template.key
                 );
             }
         }
-        let keys: std::collections::HashSet<_> = templates.iter().map(|t| &t.key).collect();
+        let keys: std::collections::HashSet<_> = templates.iter().map(|t| &t.spec.key).collect();
         assert_eq!(keys.len(), templates.len(), "keys are unique");
     }
 }

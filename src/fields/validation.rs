@@ -307,26 +307,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::fields::{Access, FieldKey};
+    use crate::fields::{AccessLevels, FieldKey, FieldSpec};
 
     fn field(kind: FieldKind) -> FieldDefinition {
         FieldDefinition {
             id: uuid::Uuid::nil(),
             tenant_id: uuid::Uuid::nil(),
-            key: FieldKey::parse("bio").unwrap(),
-            kind,
-            labels: Default::default(),
-            help: Default::default(),
-            options: vec![ChoiceOption {
-                value: "a".into(),
+            spec: FieldSpec {
+                key: FieldKey::parse("bio").unwrap(),
+                kind,
                 labels: Default::default(),
-            }],
-            rules: Rules::default(),
-            required: false,
+                help: Default::default(),
+                options: vec![ChoiceOption {
+                    value: "a".into(),
+                    labels: Default::default(),
+                }],
+                rules: Rules::default(),
+                required: false,
+                access: AccessLevels::or_defaults(None, None, None),
+            },
             position: 0,
-            owner_access: Access::Edit,
-            member_access: Access::Read,
-            admin_access: Access::Edit,
             builtin: false,
             archived_at: None,
             version: 1,

@@ -11,9 +11,11 @@ use super::{Display, db, file_store, registry};
 use crate::core::Member;
 use crate::error::Error;
 use crate::fields::labels::{self, Direction, Localized};
-use crate::fields::store::{self, FieldChanges, NewField};
+use crate::fields::store::{self, FieldChanges};
 use crate::fields::templates::{self, FieldTemplate};
-use crate::fields::{self as domain, AccessLevels, ChoiceOption, FieldDefinition, Rules};
+use crate::fields::{
+    self as domain, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldSpec, Rules,
+};
 use crate::session::Session;
 
 /// What kind of value a field holds; fixed at creation.
@@ -338,17 +340,17 @@ impl FieldDefinitionView {
 
     /// What the card's owner may do.
     async fn owner_access(&self) -> FieldAccess {
-        self.field.owner_access.into()
+        self.field.access.owner.into()
     }
 
     /// What other members may do.
     async fn member_access(&self) -> FieldAccess {
-        self.field.member_access.into()
+        self.field.access.member.into()
     }
 
     /// What admins may do.
     async fn admin_access(&self) -> FieldAccess {
-        self.field.admin_access.into()
+        self.field.access.admin.into()
     }
 
     /// Whether this is a built-in OpenID Connect claim.
@@ -377,12 +379,12 @@ pub struct FieldTemplateView {
 impl FieldTemplateView {
     /// The key the field gets.
     async fn key(&self) -> &str {
-        &self.template.key
+        self.template.spec.key.as_str()
     }
 
     /// Kind.
     async fn kind(&self) -> FieldKind {
-        self.template.kind.into()
+        self.template.spec.kind.into()
     }
 
     /// Catalogue group (`work`, `contact`, `social`, `personal`, `preferences`, `documents`).
@@ -393,23 +395,23 @@ impl FieldTemplateView {
     /// Label in the request's locale.
     async fn label(&self) -> ResolvedText {
         self.display
-            .label(&self.template.labels, &self.template.key)
+            .label(&self.template.spec.labels, self.template.spec.key.as_str())
             .into()
     }
 
     /// Every label.
     async fn labels(&self) -> Vec<LocalizedText> {
-        texts_out(&self.template.labels)
+        texts_out(&self.template.spec.labels)
     }
 
     /// Options of choice templates.
     async fn options(&self) -> Vec<ChoiceOptionView> {
-        option_views(&self.template.options, &self.display)
+        option_views(&self.template.spec.options, &self.display)
     }
 
     /// Validation rules.
     async fn validation(&self) -> FieldValidation {
-        (&self.template.rules).into()
+        (&self.template.spec.rules).into()
     }
 }
 
@@ -552,22 +554,19 @@ impl FieldMutation {
         input: CreateFieldInput,
     ) -> async_graphql::Result<FieldDefinitionView> {
         let admin = Session::of(ctx)?.admin()?;
-        let access = AccessLevels::or_defaults(
-            input.owner_access.map(Into::into),
-            input.member_access.map(Into::into),
-            input.admin_access.map(Into::into),
-        );
-        let new = NewField {
-            key: input.key,
+        let new = FieldSpec {
+            key: FieldKey::parse(&input.key)?,
             kind: input.kind.into(),
             labels: texts_in(input.labels),
             help: texts_in(input.help.unwrap_or_default()),
             options: options_in(input.options.unwrap_or_default()),
             rules: input.validation.unwrap_or_default().into(),
             required: input.required.unwrap_or(false),
-            owner_access: access.owner,
-            member_access: access.member,
-            admin_access: access.admin,
+            access: AccessLevels::or_defaults(
+                input.owner_access.map(Into::into),
+                input.member_access.map(Into::into),
+                input.admin_access.map(Into::into),
+            ),
         };
         let created = store::create(db(ctx)?, registry(ctx)?, &admin, new).await?;
         Ok(view(ctx, &admin, created))
