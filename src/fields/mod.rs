@@ -8,12 +8,13 @@ pub mod labels;
 pub mod store;
 pub mod templates;
 pub mod validation;
+pub mod value;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-pub use entity::field_definition::FieldKind;
 use entity::field_definition;
+pub use entity::field_definition::FieldKind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,6 +23,7 @@ pub use crate::core::ident::is_valid_key;
 use crate::error::Error;
 pub use access::{Access, AccessLevels, Viewer, field_access, is_listed};
 pub use validation::Rules;
+pub use value::FieldValue;
 
 /// One option of a choice field.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

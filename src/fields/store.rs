@@ -20,9 +20,7 @@ use uuid::Uuid;
 
 use super::labels::is_locale;
 use super::validation::check_definition;
-use super::{
-    Access, ChoiceOption, FieldDefinition, FieldSpec, Rules, is_listed,
-};
+use super::{Access, ChoiceOption, FieldDefinition, FieldSpec, Rules, is_listed};
 use crate::audit;
 use crate::core::{Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
@@ -410,9 +408,7 @@ pub async fn update(
     row.options = Set(json!(options));
     row.validation = Set(json!(rules));
     row.required = Set(changes.required.unwrap_or(current.required));
-    row.owner_access = Set(changes
-        .owner_access
-        .unwrap_or(current.access.owner));
+    row.owner_access = Set(changes.owner_access.unwrap_or(current.access.owner));
     row.member_access = Set(member);
     row.admin_access = Set(admin);
     let after = row.update(&txn).await?;

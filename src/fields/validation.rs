@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
-use super::{ChoiceOption, FieldDefinition, FieldKind, is_valid_key};
+use super::{ChoiceOption, FieldDefinition, FieldKind, FieldValue, is_valid_key};
 use crate::error::Error;
 use crate::integrity::nul;
 
@@ -139,33 +139,33 @@ pub fn check_definition(kind: FieldKind, options: &[ChoiceOption], rules: &Rules
     problems
 }
 
-/// Checks a value for `field` and returns it in stored form (trimmed texts, normalised phone
-/// numbers, upper-case country codes), or what is wrong with it. `null` is handled by the
-/// caller (it clears the value).
-pub fn check_value(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+/// Checks a value for `field` and returns it typed and in stored form (trimmed texts,
+/// normalised phone numbers, upper-case country codes), or what is wrong with it. `null` is
+/// handled by the caller (it clears the value).
+pub fn check_value(field: &FieldDefinition, value: &Value) -> Result<FieldValue, String> {
+    let text_of = |default_max, multiline| text(field, value, default_max, multiline);
     match field.kind {
-        FieldKind::ShortText => text(field, value, SHORT_TEXT_MAX, false),
-        FieldKind::LongText => text(field, value, LONG_TEXT_MAX, true),
+        FieldKind::ShortText => text_of(SHORT_TEXT_MAX, false).map(FieldValue::Text),
+        FieldKind::LongText => text_of(LONG_TEXT_MAX, true).map(FieldValue::Text),
         FieldKind::Email => {
-            let email = text(field, value, 254, false)?;
-            let address = email.as_str().unwrap_or_default();
-            email_address::EmailAddress::parse_with_options(address, Default::default())
+            let address = text_of(254, false)?;
+            email_address::EmailAddress::parse_with_options(&address, Default::default())
                 .map_err(|_| format!("{address:?} is not an email address"))?;
-            Ok(email)
+            Ok(FieldValue::Text(address))
         }
-        FieldKind::Phone => phone(field, value),
-        FieldKind::Url => url(field, value),
-        FieldKind::Country => country(value),
+        FieldKind::Phone => phone(field, value).map(FieldValue::Text),
+        FieldKind::Url => url(field, value).map(FieldValue::Text),
+        FieldKind::Country => country(value).map(FieldValue::Text),
         FieldKind::Switch => value
             .as_bool()
-            .map(Value::Bool)
+            .map(FieldValue::Bool)
             .ok_or_else(|| "expected true or false".to_owned()),
-        FieldKind::Number => number(field, value, false),
-        FieldKind::Integer => number(field, value, true),
-        FieldKind::Date => date(value),
-        FieldKind::SingleChoice => choice(field, value).map(Value::String),
-        FieldKind::MultiChoice => choices(field, value),
-        FieldKind::Image | FieldKind::File => file_id(value),
+        FieldKind::Number => number(field, value).map(FieldValue::Number),
+        FieldKind::Integer => integer(field, value).map(FieldValue::Integer),
+        FieldKind::Date => date(value).map(FieldValue::Date),
+        FieldKind::SingleChoice => choice(field, value).map(FieldValue::Choice),
+        FieldKind::MultiChoice => choices(field, value).map(FieldValue::Choices),
+        FieldKind::Image | FieldKind::File => file_id(value).map(FieldValue::File),
     }
 }
 
@@ -183,7 +183,7 @@ fn text(
     value: &Value,
     default_max: usize,
     multiline: bool,
-) -> Result<Value, String> {
+) -> Result<String, String> {
     let text = as_text(value)?.trim();
     if !multiline && text.contains(['\n', '\r']) {
         return Err("expected a single line".to_owned());
@@ -203,10 +203,10 @@ fn text(
     {
         return Err("does not match the expected format".to_owned());
     }
-    Ok(Value::String(text.to_owned()))
+    Ok(text.to_owned())
 }
 
-fn phone(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+fn phone(field: &FieldDefinition, value: &Value) -> Result<String, String> {
     let raw = as_text(value)?;
     let compact: String = raw
         .chars()
@@ -226,30 +226,42 @@ fn phone(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
     text(field, &Value::String(compact), 16, false)
 }
 
-fn url(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+fn url(field: &FieldDefinition, value: &Value) -> Result<String, String> {
     let checked = text(field, value, 2048, false)?;
-    let raw = checked.as_str().unwrap_or_default();
-    let parsed = url::Url::parse(raw).map_err(|_| format!("{raw:?} is not a URL"))?;
+    let parsed = url::Url::parse(&checked).map_err(|_| format!("{checked:?} is not a URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err("only http and https URLs with a host are accepted".to_owned());
     }
     Ok(checked)
 }
 
-fn country(value: &Value) -> Result<Value, String> {
+fn country(value: &Value) -> Result<String, String> {
     let code = as_text(value)?.trim().to_ascii_uppercase();
     isocountry::CountryCode::for_alpha2(&code)
-        .map(|_| Value::String(code.clone()))
+        .map(|_| code.clone())
         .map_err(|_| format!("{code:?} is not an ISO 3166-1 alpha-2 country code"))
 }
 
-fn number(field: &FieldDefinition, value: &Value, integer: bool) -> Result<Value, String> {
-    let number = value
-        .as_f64()
-        .ok_or_else(|| "expected a number".to_owned())?;
-    if integer && value.as_i64().is_none() {
-        return Err("expected a whole number".to_owned());
+fn number(field: &FieldDefinition, value: &Value) -> Result<Number, String> {
+    let Value::Number(number) = value else {
+        return Err("expected a number".to_owned());
+    };
+    in_range(field, number.as_f64().unwrap_or(f64::NAN))?;
+    Ok(number.clone())
+}
+
+fn integer(field: &FieldDefinition, value: &Value) -> Result<i64, String> {
+    if !value.is_number() {
+        return Err("expected a number".to_owned());
     }
+    let whole = value
+        .as_i64()
+        .ok_or_else(|| "expected a whole number".to_owned())?;
+    in_range(field, whole as f64)?;
+    Ok(whole)
+}
+
+fn in_range(field: &FieldDefinition, number: f64) -> Result<(), String> {
     if let Some(min) = field.rules.min
         && number < min
     {
@@ -260,13 +272,12 @@ fn number(field: &FieldDefinition, value: &Value, integer: bool) -> Result<Value
     {
         return Err(format!("at most {max}"));
     }
-    Ok(value.clone())
+    Ok(())
 }
 
-fn date(value: &Value) -> Result<Value, String> {
+fn date(value: &Value) -> Result<chrono::NaiveDate, String> {
     let text = as_text(value)?;
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+    chrono::NaiveDate::parse_from_str(text, super::value::DATE_FORMAT)
         .map_err(|_| format!("{text:?} is not a date in the form YYYY-MM-DD"))
 }
 
@@ -278,7 +289,7 @@ fn choice(field: &FieldDefinition, value: &Value) -> Result<String, String> {
     Err(format!("{picked:?} is not one of the options"))
 }
 
-fn choices(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+fn choices(field: &FieldDefinition, value: &Value) -> Result<Vec<String>, String> {
     let items = value
         .as_array()
         .ok_or_else(|| "expected a list of options".to_owned())?;
@@ -290,14 +301,12 @@ fn choices(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
         }
         picked.push(one);
     }
-    Ok(Value::from(picked))
+    Ok(picked)
 }
 
-fn file_id(value: &Value) -> Result<Value, String> {
+fn file_id(value: &Value) -> Result<uuid::Uuid, String> {
     let text = as_text(value)?;
-    uuid::Uuid::parse_str(text)
-        .map(|id| Value::String(id.to_string()))
-        .map_err(|_| format!("{text:?} is not a file id"))
+    uuid::Uuid::parse_str(text).map_err(|_| format!("{text:?} is not a file id"))
 }
 
 #[cfg(test)]

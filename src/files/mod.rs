@@ -18,7 +18,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -459,11 +459,6 @@ pub async fn by_ids(
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|f| (f.id, f)).collect())
-}
-
-/// The file ids a card value refers to.
-pub fn file_id_of(value: &Value) -> Option<Uuid> {
-    value.as_str().and_then(|s| Uuid::parse_str(s).ok())
 }
 
 #[cfg(test)]

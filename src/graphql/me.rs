@@ -75,7 +75,7 @@ impl UserProfile {
             .iter()
             .find(|v| v.field.key.as_str() == key)
             .and_then(|v| v.value.as_ref())
-            .and_then(|v| v.as_str().map(str::to_owned)))
+            .and_then(|v| v.as_text().map(str::to_owned)))
     }
 }
 

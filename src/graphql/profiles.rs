@@ -13,7 +13,7 @@ use super::guard::RoleGuard;
 use super::tenants::parse_user_id;
 use super::{Display, db, file_store, registry};
 use crate::core::Member;
-use crate::fields::FieldKind as Kind;
+use crate::fields::FieldValue;
 use crate::fields::labels;
 use crate::profiles::{self, Card, CardValue, ValueChange};
 use crate::session::Session;
@@ -82,8 +82,7 @@ impl ProfileView {
         let file = value
             .value
             .as_ref()
-            .and_then(crate::files::file_id_of)
-            .filter(|_| value.field.kind.is_file())
+            .and_then(FieldValue::file_id)
             .and_then(|id| self.card.files.get(&id).cloned());
         ProfileValue {
             value: value.clone(),
@@ -111,11 +110,8 @@ pub struct ProfileValue {
 }
 
 impl ProfileValue {
-    fn when(&self, kinds: &[Kind]) -> Option<&Value> {
-        kinds
-            .contains(&self.value.field.kind)
-            .then_some(self.value.value.as_ref())
-            .flatten()
+    fn value(&self) -> Option<&FieldValue> {
+        self.value.value.as_ref()
     }
 
     fn picked(&self, value: &str) -> PickedOption {
@@ -174,55 +170,62 @@ impl ProfileValue {
 
     /// Texts: SHORT_TEXT, LONG_TEXT, EMAIL, PHONE, URL, COUNTRY.
     async fn text(&self) -> Option<&str> {
-        use Kind::*;
-        self.when(&[ShortText, LongText, Email, Phone, Url, Country])
-            .and_then(Value::as_str)
+        self.value()?.as_text()
     }
 
     /// SWITCH.
     async fn boolean(&self) -> Option<bool> {
-        self.when(&[Kind::Switch]).and_then(Value::as_bool)
+        match self.value()? {
+            FieldValue::Bool(on) => Some(*on),
+            _ => None,
+        }
     }
 
     /// NUMBER.
     async fn number(&self) -> Option<f64> {
-        self.when(&[Kind::Number]).and_then(Value::as_f64)
+        match self.value()? {
+            FieldValue::Number(number) => number.as_f64(),
+            _ => None,
+        }
     }
 
     /// INTEGER.
     async fn integer(&self) -> Option<i64> {
-        self.when(&[Kind::Integer]).and_then(Value::as_i64)
+        match self.value()? {
+            FieldValue::Integer(integer) => Some(*integer),
+            _ => None,
+        }
     }
 
     /// DATE, as YYYY-MM-DD.
-    async fn date(&self) -> Option<&str> {
-        self.when(&[Kind::Date]).and_then(Value::as_str)
+    async fn date(&self) -> Option<String> {
+        match self.value()? {
+            FieldValue::Date(date) => {
+                Some(date.format(crate::fields::value::DATE_FORMAT).to_string())
+            }
+            _ => None,
+        }
     }
 
     /// SINGLE_CHOICE.
     async fn choice(&self) -> Option<PickedOption> {
-        self.when(&[Kind::SingleChoice])
-            .and_then(Value::as_str)
-            .map(|v| self.picked(v))
+        match self.value()? {
+            FieldValue::Choice(value) => Some(self.picked(value)),
+            _ => None,
+        }
     }
 
     /// MULTI_CHOICE.
     async fn choices(&self) -> Option<Vec<PickedOption>> {
-        let items = self.when(&[Kind::MultiChoice])?.as_array()?;
-        Some(
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|v| self.picked(v))
-                .collect(),
-        )
+        match self.value()? {
+            FieldValue::Choices(values) => Some(values.iter().map(|v| self.picked(v)).collect()),
+            _ => None,
+        }
     }
 
     /// IMAGE and FILE: the file id.
     async fn file_id(&self) -> Option<ID> {
-        self.when(&[Kind::Image, Kind::File])
-            .and_then(Value::as_str)
-            .map(|s| ID(s.to_owned()))
+        self.value()?.file_id().map(|id| ID(id.to_string()))
     }
 
     /// IMAGE and FILE: the file, with signed URLs and thumbnails.
@@ -233,7 +236,7 @@ impl ProfileValue {
 
     /// The value as JSON, whatever the kind.
     async fn json(&self) -> Option<Json<Value>> {
-        self.value.value.clone().map(Json)
+        self.value().map(|value| Json(value.to_json()))
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::{Error, InputProblem, Result};
 use crate::fields::builtin::provider_value;
 use crate::fields::store::{FieldRegistry, TenantFields};
 use crate::fields::validation::check_value;
-use crate::fields::{Access, FieldDefinition, Viewer, field_access};
+use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
 
@@ -50,7 +50,7 @@ pub struct CardValue {
     /// The definition.
     pub field: Arc<FieldDefinition>,
     /// The value; `None` when empty.
-    pub value: Option<Value>,
+    pub value: Option<FieldValue>,
     /// What the viewer may do with it (never `HIDDEN` here).
     pub access: Access,
 }
@@ -112,7 +112,7 @@ async fn read_rows(
         .values
         .iter()
         .filter(|v| v.field.kind.is_file())
-        .filter_map(|v| v.value.as_ref().and_then(files::file_id_of))
+        .filter_map(|v| v.value.as_ref().and_then(FieldValue::file_id))
         .collect();
     card.files = files::by_ids(db, file_ids).await?;
     Ok(card)
@@ -261,7 +261,7 @@ pub async fn names(
         field_access(field, viewer(scope, user.id))
             .can_read()
             .then(|| effective_value(field, user, values))??
-            .as_str()
+            .as_text()
             .map(str::to_owned)
     };
     Ok(users
@@ -282,11 +282,12 @@ fn effective_value(
     field: &FieldDefinition,
     user: &user::Model,
     stored: &HashMap<Uuid, Value>,
-) -> Option<Value> {
+) -> Option<FieldValue> {
     match stored.get(&field.id) {
-        Some(Value::Null) => None,
-        Some(value) => Some(value.clone()),
-        None if field.builtin => provider_value(user, field.key.as_str()).filter(|v| !v.is_null()),
+        Some(value) => FieldValue::read(field.kind, value),
+        None if field.builtin => {
+            FieldValue::read(field.kind, &provider_value(user, field.key.as_str())?)
+        }
         None => None,
     }
 }
@@ -372,7 +373,10 @@ pub async fn purge_field(
 ) -> Result<()> {
     let txn = db.begin().await?;
     let values = crate::fields::store::purge(&txn, operator, field_id, confirm_key).await?;
-    let held: Vec<Uuid> = values.iter().filter_map(files::file_id_of).collect();
+    let held: Vec<Uuid> = values
+        .iter()
+        .filter_map(|stored| FieldValue::read(FieldKind::File, stored)?.file_id())
+        .collect();
     let released = files.release_rows(&txn, &held).await?;
     txn.commit().await?;
     registry.invalidate(operator.scope().tenant().id).await;
@@ -441,7 +445,7 @@ async fn store_upload(
     let stored = files.store(&txn, scope, subject, &field, upload).await?;
     let checked = [CheckedChange {
         field,
-        value: Value::String(stored.id.to_string()),
+        value: Some(FieldValue::File(stored.id)),
     }];
     let saved = async {
         let replaced = save(&txn, &fields, scope, subject, &checked, None).await?;
@@ -500,14 +504,16 @@ async fn save(
     Ok(checked
         .iter()
         .filter(|c| c.field.kind.is_file())
-        .filter_map(|c| before.get(&c.field.id).and_then(files::file_id_of))
+        .filter_map(|c| before.get(&c.field.id))
+        .filter_map(|stored| FieldValue::read(FieldKind::File, stored)?.file_id())
         .collect())
 }
 
 /// A change that passed access and validation: the definition and the value to store.
 struct CheckedChange {
     field: Arc<FieldDefinition>,
-    value: Value,
+    /// `None` clears the value.
+    value: Option<FieldValue>,
 }
 
 fn check_changes(
@@ -561,14 +567,14 @@ fn check_changes(
     Ok(checked)
 }
 
-fn checked_value(field: &FieldDefinition, value: &Value) -> Result<Value, String> {
+fn checked_value(field: &FieldDefinition, value: &Value) -> Result<Option<FieldValue>, String> {
     if value.is_null() || value.as_str().is_some_and(|s| s.trim().is_empty()) {
         if field.required {
             return Err("a value is required".to_owned());
         }
-        return Ok(Value::Null);
+        return Ok(None);
     }
-    check_value(field, value)
+    check_value(field, value).map(Some)
 }
 
 fn problem(key: &str, message: &str) -> InputProblem {
@@ -607,15 +613,10 @@ async fn check_files(
     checked: &[CheckedChange],
 ) -> Result<()> {
     let mut problems = Vec::new();
-    for change in checked
-        .iter()
-        .filter(|c| c.field.kind.is_file() && !c.value.is_null())
-    {
-        let id = change
-            .value
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .unwrap_or_default();
+    for change in checked {
+        let Some(id) = change.value.as_ref().and_then(FieldValue::file_id) else {
+            continue;
+        };
         let found = file::Entity::find_by_id(id)
             .filter(file::Column::TenantId.eq(scope.tenant().id))
             .filter(file::Column::OwnerId.eq(subject))
@@ -668,7 +669,7 @@ async fn check_unique_email(
     let Some(new_email) = checked
         .iter()
         .find(|c| c.field.builtin && c.field.key.as_str() == "email")
-        .and_then(|c| c.value.as_str())
+        .and_then(|c| c.value.as_ref()?.as_text())
     else {
         return Ok(());
     };
@@ -697,7 +698,7 @@ async fn check_unique_email(
             let effective = effective_value(email_field, user, &stored.into_iter().collect());
             effective
                 .as_ref()
-                .and_then(Value::as_str)
+                .and_then(FieldValue::as_text)
                 .is_some_and(|e| e.eq_ignore_ascii_case(new_email))
         });
     if taken {
@@ -706,6 +707,11 @@ async fn check_unique_email(
         )));
     }
     Ok(())
+}
+
+/// A value as stored: JSON, `null` for a cleared built-in.
+fn stored_form(value: &Option<FieldValue>) -> Value {
+    value.as_ref().map_or(Value::Null, FieldValue::to_json)
 }
 
 async fn write_values(
@@ -718,7 +724,7 @@ async fn write_values(
     for change in checked {
         // Clearing a custom field deletes its row; clearing a built-in one stores an explicit
         // null, so the identity provider's value does not come back.
-        if change.value.is_null() && !change.field.builtin {
+        if change.value.is_none() && !change.field.builtin {
             field_value::Entity::delete_by_id((scope.tenant().id, subject, change.field.id))
                 .exec(db)
                 .await?;
@@ -728,7 +734,7 @@ async fn write_values(
             tenant_id: Set(scope.tenant().id),
             user_id: Set(subject),
             field_id: Set(change.field.id),
-            value: Set(change.value.clone()),
+            value: Set(stored_form(&change.value)),
             updated_at: Set(now),
             updated_by: Set(scope.actor().to_string()),
         };
@@ -767,7 +773,7 @@ async fn audit_change(
             key.clone(),
             before.get(&change.field.id).cloned().unwrap_or(Value::Null),
         );
-        new.insert(key, change.value.clone());
+        new.insert(key, stored_form(&change.value));
     }
     let change = json!({"before": old, "after": new});
     audit::record(
@@ -796,7 +802,7 @@ pub fn userinfo(card: &Card) -> Value {
         } else {
             &mut custom
         };
-        target.insert(item.field.key.as_str().to_owned(), value.clone());
+        target.insert(item.field.key.as_str().to_owned(), value.to_json());
     }
     claims.insert("custom_attributes".into(), Value::Object(custom));
     Value::Object(claims)
