@@ -81,3 +81,92 @@ impl AccessLevels {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::fields::{FieldDefinition, FieldKey, FieldKind, FieldSpec};
+
+    fn field(owner: Access, member: Access, admin: Access, archived: bool) -> FieldDefinition {
+        FieldDefinition {
+            id: uuid::Uuid::nil(),
+            tenant_id: uuid::Uuid::nil(),
+            spec: FieldSpec {
+                key: FieldKey::parse("x").unwrap(),
+                kind: FieldKind::ShortText,
+                labels: Default::default(),
+                help: Default::default(),
+                options: Vec::new(),
+                rules: Default::default(),
+                required: false,
+                access: AccessLevels {
+                    owner,
+                    member,
+                    admin,
+                },
+            },
+            position: 0,
+            builtin: false,
+            archived_at: archived.then(chrono::Utc::now),
+            version: 1,
+        }
+    }
+
+    use Access::{Edit as E, Hidden as H, Read as R};
+    const MEMBER: Standing = Standing::Member(Role::Member);
+    const ADMIN: Standing = Standing::Member(Role::Admin);
+    const OWNER: Standing = Standing::Member(Role::Owner);
+    const OPERATOR: Standing = Standing::Operator;
+
+    #[test]
+    fn the_access_function_follows_the_table() {
+        // (owner, member, admin access), archived, viewer standing, viewer owns the card → access
+        #[rustfmt::skip]
+        let table = [
+            ((E, R, E), false, MEMBER,   true,  E), // own card: owner access
+            ((H, R, E), false, MEMBER,   true,  H), // hidden from the owner, whatever members see
+            ((R, R, E), false, MEMBER,   false, R), // another member: member access
+            ((E, H, E), false, MEMBER,   false, H), // hidden from other members
+            ((E, H, R), false, ADMIN,    false, R), // admins: admin access
+            ((E, H, E), false, OWNER,    false, E), // tenant owners count as admins
+            ((E, R, R), false, ADMIN,    true,  E), // an admin on their own card: the stronger
+            ((H, H, R), false, ADMIN,    true,  R), // ... of owner and admin access
+            ((H, H, R), false, OPERATOR, false, E), // operators: everything
+            ((E, R, E), true,  MEMBER,   true,  H), // archived: hidden from everyone
+            ((E, R, E), true,  ADMIN,    false, H),
+            ((E, R, E), true,  OPERATOR, false, H),
+        ];
+        for ((owner, member, admin), archived, standing, is_owner, expected) in table {
+            let field = field(owner, member, admin, archived);
+            let viewer = Viewer { is_owner, standing };
+            assert_eq!(
+                field_access(&field, viewer),
+                expected,
+                "{owner:?}/{member:?}/{admin:?} archived={archived} {standing:?} owner={is_owner}"
+            );
+        }
+    }
+
+    #[test]
+    fn members_list_only_the_fields_they_can_read_on_their_own_card() {
+        #[rustfmt::skip]
+        let table = [
+            ((E, R, E), false, MEMBER, false, true),
+            ((H, R, E), false, MEMBER, false, false), // hidden from owners: not listed to members
+            ((H, H, E), false, ADMIN,  false, true),  // admins list every field
+            ((E, R, E), true,  ADMIN,  false, false), // archived: only on request
+            ((E, R, E), true,  ADMIN,  true,  true),
+            ((E, R, E), true,  MEMBER, true,  false), // members never see archived fields
+        ];
+        for ((owner, member, admin), archived, standing, include_archived, expected) in table {
+            let field = field(owner, member, admin, archived);
+            assert_eq!(
+                is_listed(&field, standing, include_archived),
+                expected,
+                "{owner:?}/{member:?}/{admin:?} archived={archived} {standing:?}"
+            );
+        }
+    }
+}

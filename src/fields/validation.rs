@@ -327,10 +327,12 @@ mod tests {
                 kind,
                 labels: Default::default(),
                 help: Default::default(),
-                options: vec![ChoiceOption {
-                    value: "a".into(),
-                    labels: Default::default(),
-                }],
+                options: ["a", "b"]
+                    .map(|value| ChoiceOption {
+                        value: value.into(),
+                        labels: Default::default(),
+                    })
+                    .to_vec(),
                 rules: Rules::default(),
                 required: false,
                 access: AccessLevels::or_defaults(None, None, None),
@@ -354,6 +356,54 @@ mod tests {
         ] {
             let refusal = check_value(&field(kind), &value).unwrap_err();
             assert!(refusal.contains("U+0000"), "{kind:?}: {refusal}");
+        }
+    }
+
+    #[test]
+    fn each_kind_accepts_and_normalises_or_refuses_with_a_reason() {
+        use FieldValue as V;
+        let text = |t: &str| Ok(V::Text(t.into()));
+        let id = "6f1c2b9e-8a53-4c5e-9a49-0d7c1d2e3f40";
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        #[rustfmt::skip]
+        let table: Vec<(FieldKind, Value, Result<FieldValue, &str>)> = vec![
+            (FieldKind::ShortText, json!("  Zoë  "), text("Zoë")),
+            (FieldKind::ShortText, json!("a\nb"), Err("single line")),
+            (FieldKind::ShortText, json!("x".repeat(256)), Err("at most 255")),
+            (FieldKind::ShortText, json!(5), Err("expected text")),
+            (FieldKind::LongText, json!("a\nb"), text("a\nb")),
+            (FieldKind::Email, json!("zoë@example.com"), text("zoë@example.com")),
+            (FieldKind::Email, json!("not-an-address"), Err("not an email")),
+            (FieldKind::Phone, json!("+49 151 1234-5678"), text("+4915112345678")),
+            (FieldKind::Phone, json!("0151 12345678"), Err("starts with +")),
+            (FieldKind::Url, json!("https://example.com/a"), text("https://example.com/a")),
+            (FieldKind::Url, json!("javascript:alert(1)"), Err("only http and https")),
+            (FieldKind::Country, json!("de"), text("DE")),
+            (FieldKind::Country, json!("XX"), Err("ISO 3166-1")),
+            (FieldKind::Switch, json!(false), Ok(V::Bool(false))),
+            (FieldKind::Switch, json!("true"), Err("true or false")),
+            (FieldKind::Number, json!(2.5), Ok(V::Number(serde_json::Number::from_f64(2.5).unwrap()))),
+            (FieldKind::Number, json!("2.5"), Err("expected a number")),
+            (FieldKind::Integer, json!(-3), Ok(V::Integer(-3))),
+            (FieldKind::Integer, json!(1.5), Err("whole number")),
+            (FieldKind::Date, json!("2024-02-29"), Ok(V::Date(date))),
+            (FieldKind::Date, json!("2023-02-29"), Err("YYYY-MM-DD")),
+            (FieldKind::SingleChoice, json!("b"), Ok(V::Choice("b".into()))),
+            (FieldKind::SingleChoice, json!("c"), Err("not one of the options")),
+            (FieldKind::MultiChoice, json!(["b", "a"]), Ok(V::Choices(vec!["b".into(), "a".into()]))),
+            (FieldKind::MultiChoice, json!(["a", "a"]), Err("picked twice")),
+            (FieldKind::Image, json!(id), Ok(V::File(id.parse().unwrap()))),
+            (FieldKind::File, json!("../etc/passwd"), Err("not a file id")),
+        ];
+        for (kind, input, expected) in table {
+            let got = check_value(&field(kind), &input);
+            match (&got, &expected) {
+                (Ok(value), Ok(wanted)) => assert_eq!(value, wanted, "{kind:?} {input}"),
+                (Err(reason), Err(part)) => {
+                    assert!(reason.contains(part), "{kind:?} {input}: {reason}")
+                }
+                _ => panic!("{kind:?} {input}: got {got:?}, expected {expected:?}"),
+            }
         }
     }
 }
