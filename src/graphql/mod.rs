@@ -1,6 +1,7 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
 mod apps;
+mod expansion;
 mod fields;
 mod files;
 mod guard;
@@ -8,6 +9,7 @@ mod me;
 mod nesting;
 mod nul_guard;
 mod profiles;
+mod request_check;
 mod tenants;
 
 use std::collections::BTreeMap;
@@ -61,8 +63,7 @@ pub fn schema(
         .data(db)
         .data(registry)
         .data(files)
-        .extension(nesting::NestingLimit::new(limits))
-        .extension(nul_guard::NulGuard)
+        .extension(request_check::RequestCheck::new(limits))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()

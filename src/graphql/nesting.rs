@@ -3,11 +3,7 @@
 //! lists in arguments, variable defaults and directive arguments) without any limit: about
 //! 1 500 levels in a 15 KB anonymous request overflowed a worker's stack and aborted the process.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Pos, ServerResult, Variables};
+use async_graphql::Pos;
 
 use crate::config::Limits;
 use crate::error::Error;
@@ -118,47 +114,6 @@ fn position(document: &str, offset: usize) -> Pos {
     Pos {
         line: before.matches('\n').count() + 1,
         column: before[line_start..].chars().count() + 1,
-    }
-}
-
-/// The schema extension that runs [`check`] before async-graphql parses a document, on every
-/// path into the schema.
-pub struct NestingLimit {
-    max: usize,
-}
-
-impl NestingLimit {
-    /// The limit of [`max_nesting`].
-    pub fn new(limits: &Limits) -> Self {
-        NestingLimit {
-            max: max_nesting(limits),
-        }
-    }
-}
-
-impl ExtensionFactory for NestingLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NestingCheck { max: self.max })
-    }
-}
-
-struct NestingCheck {
-    max: usize,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for NestingCheck {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if let Err((error, pos)) = check(query, self.max) {
-            return Err(async_graphql::Error::from(error).into_server_error(pos));
-        }
-        next.run(ctx, query, variables).await
     }
 }
 

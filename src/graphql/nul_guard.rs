@@ -1,45 +1,24 @@
-//! Refuses, before anything runs, every GraphQL request whose variables or argument literals
-//! hold U+0000: no resolver, whatever it stores, ever sees NUL (see [`crate::integrity::nul`]).
+//! The NUL rule for GraphQL requests: no variable or argument literal may hold U+0000, so no
+//! resolver, whatever it stores, ever sees NUL (see [`crate::integrity::nul`]).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, Positioned, ServerResult, Value, Variables};
 use async_graphql_value::Value as Literal;
 
 use crate::integrity::nul::{self, Step, Tree};
 
-/// The schema extension that applies the NUL rule to every request.
-pub struct NulGuard;
-
-impl ExtensionFactory for NulGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NulGuard)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for NulGuard {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let mut found = Found::default();
-        found.variables(variables, &document);
-        found.document(&document);
-        match nul::refusal(found.places) {
-            None => Ok(document),
-            Some(error) => {
-                let mut refused =
-                    async_graphql::Error::from(error).into_server_error(Pos::default());
-                refused.locations = found.first_location.into_iter().collect();
-                Err(refused)
-            }
+/// Refuses a request whose variables or argument literals (anywhere in the document:
+/// operations, fragments, directives, variable defaults) hold NUL, pointing at the first one.
+pub fn check(variables: &Variables, document: &ExecutableDocument) -> ServerResult<()> {
+    let mut found = Found::default();
+    found.variables(variables, document);
+    found.document(document);
+    match nul::refusal(found.places) {
+        None => Ok(()),
+        Some(error) => {
+            let mut refused = async_graphql::Error::from(error).into_server_error(Pos::default());
+            refused.locations = found.first_location.into_iter().collect();
+            Err(refused)
         }
     }
 }

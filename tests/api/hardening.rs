@@ -319,3 +319,60 @@ async fn a_tenant_slug_cannot_be_a_uuid(app: TestApp) {
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
     assert!(error_message(&body).contains("not a UUID"), "{body}");
 }
+
+/// `n` fragments on Query, each spreading the next one twice: a kilobyte that expands to
+/// 2^(n-1) fields.
+fn doubling_fragments(n: usize) -> String {
+    let fragments: Vec<String> = (0..n)
+        .map(|i| {
+            let body = if i + 1 < n {
+                format!("...F{next} ...F{next}", next = i + 1)
+            } else {
+                "__typename".to_owned()
+            };
+            format!("fragment F{i} on Query {{ {body} }}")
+        })
+        .collect();
+    format!("query {{ ...F0 }} {}", fragments.join(" "))
+}
+
+/// Validation walked every expansion of such a document: 25 fragments held a runtime worker
+/// for over 30 seconds and two requests stopped the service. Each size below must be refused
+/// with a code (or, when small, answered) while the service keeps serving; all are sent at
+/// once, more than there are workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragments_spread_exponentially_are_refused_before_validation() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let sizes = [5usize, 12, 20, 25, 28, 31, 40, 64];
+    let answers = futures::future::join_all(sizes.map(|n| {
+        let document = doubling_fragments(n);
+        let app = &app;
+        async move {
+            let call = Call {
+                token: None,
+                tenant: None,
+                query: &document,
+                variables: json!({}),
+            };
+            (n, app.graphql(call).await)
+        }
+    }))
+    .await;
+    for (n, body) in answers {
+        if n <= 5 {
+            assert_eq!(body["data"]["__typename"], "Query", "{n}: {body}");
+            continue;
+        }
+        assert_eq!(
+            error_code(&body),
+            "GRAPHQL_VALIDATION_FAILED",
+            "{n}: {body}"
+        );
+        let message = error_message(&body);
+        assert!(
+            message.contains("fragments") || message.contains("recursion depth"),
+            "{n}: {message}"
+        );
+    }
+    assert_still_serving(&app).await;
+}
