@@ -11,7 +11,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Access, AccessLevels, FieldKind};
+use super::{Access, AccessLevels, FieldKind, FieldValue};
 use crate::error::Result;
 
 /// A built-in field and its default access.
@@ -123,9 +123,11 @@ pub fn provider_value(user: &user::Model, key: &str) -> Option<Value> {
     }
 }
 
-/// What the identity provider says for a text claim, if it is text.
-pub fn provider_text(user: &user::Model, key: &str) -> Option<String> {
-    provider_value(user, key).and_then(|v| v.as_str().map(str::to_owned))
+/// What the identity provider says for a built-in field, typed by its kind (`None` when the
+/// claim is missing or of another shape).
+pub fn provider_field_value(user: &user::Model, key: &str) -> Option<FieldValue> {
+    let field = BUILTIN_FIELDS.iter().find(|field| field.key == key)?;
+    FieldValue::read(field.kind, &provider_value(user, key)?)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
 use super::{Display, db, registry};
 use crate::auth::SignedInUser;
-use crate::fields::builtin::provider_text;
+use crate::fields::FieldValue;
+use crate::fields::builtin;
 use crate::profiles::{self, Card};
 use crate::session::Session;
 
@@ -59,14 +60,14 @@ impl UserProfile {
     /// field is hidden from its owner there, or empty, or when the caller is not a member of
     /// the active tenant (a foreign `X-Tenant-Id`). A user of no tenant at all, whom no
     /// tenant's rule covers, sees the identity provider's value.
-    async fn card_text(
+    async fn card_value(
         &self,
         ctx: &Context<'_>,
         key: &str,
-    ) -> async_graphql::Result<Option<String>> {
+    ) -> async_graphql::Result<Option<FieldValue>> {
         let Some(card) = self.own_card(ctx).await? else {
             if self.user.memberships.is_empty() {
-                return Ok(provider_text(&self.user.user, key));
+                return Ok(builtin::provider_field_value(&self.user.user, key));
             }
             return Ok(None);
         };
@@ -74,8 +75,19 @@ impl UserProfile {
             .values
             .iter()
             .find(|v| v.field.key.as_str() == key)
-            .and_then(|v| v.value.as_ref())
-            .and_then(|v| v.as_text().map(str::to_owned)))
+            .and_then(|v| v.value.clone()))
+    }
+
+    async fn card_text(
+        &self,
+        ctx: &Context<'_>,
+        key: &str,
+    ) -> async_graphql::Result<Option<String>> {
+        let value = self.card_value(ctx, key).await?;
+        Ok(value
+            .as_ref()
+            .and_then(FieldValue::as_text)
+            .map(str::to_owned))
     }
 }
 
@@ -124,9 +136,13 @@ impl UserProfile {
         self.card_text(ctx, "email").await
     }
 
-    /// Whether the identity provider verified the email address.
-    async fn email_verified(&self) -> bool {
-        self.user.user.email_verified
+    /// Whether the email address is verified (`email_verified`), as on the card in the active
+    /// tenant; null when that tenant hides the field from its owner, or to a non-member.
+    async fn email_verified(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        Ok(match self.card_value(ctx, "email_verified").await? {
+            Some(FieldValue::Bool(verified)) => Some(verified),
+            _ => None,
+        })
     }
 
     /// Given name (`given_name`), as on the card in the active tenant (a member's edit wins

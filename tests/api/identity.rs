@@ -1,4 +1,4 @@
-//! `me`'s identity fields (username, email, first and last name) come from the card in the
+//! `me`'s identity fields (username, email and its verification, first and last name) come from the card in the
 //! active tenant, under the same access rule as the card itself.
 
 use serde_json::{Map, Value, json};
@@ -7,19 +7,20 @@ use crate::common::{Call, TestApp};
 use crate::fields::{UPDATE, field_id};
 use crate::storage_test;
 
-const IDENTITY: &str = "{ me { username email firstName lastName } }";
+const IDENTITY: &str = "{ me { username email emailVerified firstName lastName } }";
 
 /// `me` field and the built-in field (claim) it shows.
-const FIELDS: [(&str, &str); 4] = [
+const FIELDS: [(&str, &str); 5] = [
     ("username", "preferred_username"),
     ("email", "email"),
+    ("emailVerified", "email_verified"),
     ("firstName", "given_name"),
     ("lastName", "family_name"),
 ];
 
 fn mia(app: &TestApp, tenants: &[(&str, &str)]) -> String {
     let claims: Map<String, Value> = json!({
-        "preferred_username": "mia", "email": "mia@example.com",
+        "preferred_username": "mia", "email": "mia@example.com", "email_verified": true,
         "given_name": "Mia", "family_name": "Wallace"
     })
     .as_object()
@@ -46,7 +47,7 @@ async fn identity_fields_hidden_from_their_owner_are_null_in_me(app: TestApp) {
     let admin = app.user_token("ada", &[("acme", "admin")]);
     let member = mia(&app, &[("acme", "member")]);
     let everything = json!({"username": "mia", "email": "mia@example.com",
-        "firstName": "Mia", "lastName": "Wallace"});
+        "emailVerified": true, "firstName": "Mia", "lastName": "Wallace"});
     assert_eq!(identity(&app, &member, None).await, everything);
     for (me_field, key) in FIELDS {
         let id = field_id(&app, &admin, key).await;
@@ -89,6 +90,6 @@ async fn identity_fields_follow_the_active_tenants_card(app: TestApp) {
     let foreign = identity(&app, &member, Some("elsewhere")).await;
     assert_eq!(
         foreign,
-        json!({"username": null, "email": null, "firstName": null, "lastName": null})
+        json!({"username": null, "email": null, "emailVerified": null, "firstName": null, "lastName": null})
     );
 }
