@@ -19,9 +19,10 @@ PG_TEST_URL="$(scripts/postgres.sh)"
 export PG_TEST_URL
 trap 'scripts/stop-peers.sh; drop_test_databases' EXIT
 
+# Four at a time, forcing out connections a killed test process left behind.
 drop_test_databases() {
   psql "$PG_TEST_URL" -Atqc "select datname from pg_database where datname like 'userprofile_test_%'" 2>/dev/null \
-    | while read -r name; do psql "$PG_TEST_URL" -qc "drop database if exists $name" >/dev/null 2>&1; done
+    | xargs -r -P 4 -I '{}' psql "$PG_TEST_URL" -qc 'drop database if exists "{}" with (force)' >/dev/null 2>&1 || true
 }
 drop_test_databases
 
