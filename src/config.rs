@@ -35,6 +35,10 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// Where uploaded files live.
     pub storage: StorageConfig,
+    /// Counts the service's SQL statements when set (tests of statement counts; not
+    /// configurable from a file).
+    #[serde(skip)]
+    pub statement_counter: Option<crate::db::StatementCounter>,
 }
 
 /// Sign-in settings that are not about one issuer.
@@ -182,6 +186,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             oidc: OidcConfig::default(),
             storage: StorageConfig::default(),
+            statement_counter: None,
         }
     }
 }

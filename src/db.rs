@@ -1,5 +1,7 @@
 //! Database connection and migrations, for SQLite and PostgreSQL alike.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -38,4 +40,23 @@ fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://")?;
     let path = rest.split('?').next()?;
     (path != ":memory:" && !path.is_empty()).then_some(path)
+}
+
+/// Counts the SQL statements a connection runs: how tests check that a list costs a constant
+/// number of queries, whatever its length.
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements run so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Makes `db` (and every clone made from it afterwards) count its statements into `counter`.
+pub fn count_statements(db: &mut DatabaseConnection, counter: StatementCounter) {
+    db.set_metric_callback(move |_| {
+        counter.0.fetch_add(1, Ordering::SeqCst);
+    });
 }

@@ -46,7 +46,10 @@ impl AppState {
     /// Connects to the database, applies migrations and builds the schema; the identity
     /// providers' keys are fetched in the background.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
-        let db = db::connect_and_migrate(&config.database_url).await?;
+        let mut db = db::connect_and_migrate(&config.database_url).await?;
+        if let Some(counter) = &config.statement_counter {
+            db::count_statements(&mut db, counter.clone());
+        }
         let fields = Arc::new(fields::store::FieldRegistry::default());
         let files = Arc::new(files::FileStore::new(&config)?);
         let schema = graphql::schema(db.clone(), fields.clone(), files.clone(), &config.limits);

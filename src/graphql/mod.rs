@@ -5,6 +5,7 @@ mod expansion;
 mod fields;
 mod files;
 mod guard;
+pub mod loaders;
 mod me;
 mod nesting;
 mod nul_guard;

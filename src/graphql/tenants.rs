@@ -1,11 +1,14 @@
 //! Tenants and memberships: the active tenant, its members, and owners' management.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::membership::Role as DbRole;
 use entity::tenant;
+use uuid::Uuid;
 
 use super::guard::{OperatorGuard, RoleGuard};
-use super::{db, registry};
+use super::loaders::Cards;
+use super::profiles::ProfileView;
+use super::{Display, db, registry};
 use crate::core::Admin;
 use crate::error::Error;
 use crate::profiles::{self, CardNames};
@@ -52,7 +55,10 @@ impl Tenant {
 
 /// A member of the active tenant.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Member {
+    #[graphql(skip)]
+    id: Uuid,
     /// User id.
     user_id: ID,
     /// Preferred username.
@@ -70,6 +76,7 @@ pub struct Member {
 impl Member {
     fn new(m: DomainMember, names: CardNames) -> Self {
         Member {
+            id: m.user.id,
             user_id: ID(m.user.id.to_string()),
             first_name: names.given_name,
             last_name: names.family_name,
@@ -80,6 +87,31 @@ impl Member {
     }
 }
 
+#[ComplexObject]
+impl Member {
+    /// The member's card as the caller may see it, with labels in `locale` (else
+    /// `Accept-Language`); the cards of a whole list are read in one batch.
+    async fn card(
+        &self,
+        ctx: &Context<'_>,
+        locale: Option<String>,
+    ) -> async_graphql::Result<ProfileView> {
+        let member = Session::of(ctx)?.member()?;
+        let loader = super::context_data::<Cards>(ctx)?;
+        let card = loader.load_one(self.id).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no member {} in tenant {}",
+                self.id,
+                member.tenant().slug
+            ))
+        })?;
+        Ok(ProfileView {
+            card,
+            display: Display::of(ctx, locale.as_deref(), &member.tenant().default_locale),
+        })
+    }
+}
+
 /// Members with the names their cards show the admin.
 async fn members_out(
     ctx: &Context<'_>,
@@ -87,6 +119,11 @@ async fn members_out(
     members: Vec<DomainMember>,
 ) -> async_graphql::Result<Vec<Member>> {
     let users: Vec<_> = members.iter().map(|m| m.user.clone()).collect();
+    if ctx.look_ahead().field("card").exists() {
+        // One batch for every card the list shows, read before the per-member resolvers ask.
+        let loader = super::context_data::<Cards>(ctx)?;
+        loader.load_many(users.iter().map(|u| u.id)).await?;
+    }
     let mut names = profiles::names(db(ctx)?, registry(ctx)?, admin, &users).await?;
     Ok(members
         .into_iter()

@@ -56,7 +56,11 @@ async fn graphql(
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
+    let loaders = crate::graphql::loaders::for_session(&state.db, &state.fields, &session);
     let mut request = request.data(session);
+    if let Some(cards) = loaders {
+        request = request.data(cards);
+    }
     if let Some(accept) = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())

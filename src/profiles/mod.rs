@@ -108,14 +108,63 @@ async fn read_rows(
     let fields = registry.of_tenant(db, scope.tenant().id).await?;
     let stored = stored_values(db, scope.tenant().id, subject).await?;
     let mut card = compose(scope, &fields, membership, user, &stored);
-    let file_ids = card
-        .values
+    attach_files(db, std::slice::from_mut(&mut card)).await?;
+    Ok(card)
+}
+
+/// Reads the cards of `subjects` in the viewer's tenant, each as the viewer may see it, in a
+/// constant number of queries whatever their number (members with users, values, files): what
+/// lists of cards load through. Users who are not members of the tenant are left out.
+pub async fn read_many(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    viewer: &Member<'_>,
+    subjects: &[Uuid],
+) -> Result<HashMap<Uuid, Card>> {
+    let scope = viewer.scope();
+    if subjects.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let fields = registry.of_tenant(db, scope.tenant().id).await?;
+    let members = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(scope.tenant().id))
+        .filter(membership::Column::UserId.is_in(subjects.iter().copied()))
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    let mut stored = values_of_many(db, scope.tenant().id, subjects).await?;
+    let mut cards: Vec<Card> = members
+        .into_iter()
+        .filter_map(|(membership, user)| {
+            let user = user?;
+            let values = stored.remove(&user.id).unwrap_or_default();
+            Some(compose(scope, &fields, membership, user, &values))
+        })
+        .collect();
+    attach_files(db, &mut cards).await?;
+    Ok(cards.into_iter().map(|card| (card.user.id, card)).collect())
+}
+
+/// Loads the files that the cards' visible IMAGE and FILE values refer to, in one query.
+async fn attach_files(db: &impl ConnectionTrait, cards: &mut [Card]) -> Result<()> {
+    let file_ids: Vec<Uuid> = cards
         .iter()
-        .filter(|v| v.field.kind.is_file())
+        .flat_map(|card| &card.values)
         .filter_map(|v| v.value.as_ref().and_then(FieldValue::file_id))
         .collect();
-    card.files = files::by_ids(db, file_ids).await?;
-    Ok(card)
+    let found = files::by_ids(db, file_ids).await?;
+    for card in cards {
+        for id in card
+            .values
+            .iter()
+            .filter_map(|v| v.value.as_ref()?.file_id())
+        {
+            if let Some(file) = found.get(&id) {
+                card.files.insert(id, file.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Succeeds when `file` is held by a field of its owner's card that the viewer may see;
@@ -168,6 +217,32 @@ async fn stored_values(
         .into_iter()
         .map(|row| (row.field_id, row.value))
         .collect())
+}
+
+/// Stored values of several cards: user → field → value.
+async fn values_of_many(
+    db: &impl ConnectionTrait,
+    tenant_id: Uuid,
+    subjects: &[Uuid],
+) -> Result<HashMap<Uuid, HashMap<Uuid, Value>>> {
+    let rows = field_value::Entity::find()
+        .filter(field_value::Column::TenantId.eq(tenant_id))
+        .filter(field_value::Column::UserId.is_in(subjects.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(by_user(rows))
+}
+
+/// Value rows grouped: user → field → value.
+fn by_user(rows: Vec<field_value::Model>) -> HashMap<Uuid, HashMap<Uuid, Value>> {
+    let mut grouped: HashMap<Uuid, HashMap<Uuid, Value>> = HashMap::new();
+    for row in rows {
+        grouped
+            .entry(row.user_id)
+            .or_default()
+            .insert(row.field_id, row.value);
+    }
+    grouped
 }
 
 fn viewer(scope: &TenantScope, subject: Uuid) -> Viewer {
@@ -240,19 +315,14 @@ pub async fn names(
         .flatten()
         .map(|f| f.id)
         .collect();
-    let mut stored: HashMap<Uuid, HashMap<Uuid, Value>> = HashMap::new();
+    let mut stored = HashMap::new();
     if !field_ids.is_empty() {
         let rows = field_value::Entity::find()
             .filter(field_value::Column::TenantId.eq(scope.tenant().id))
             .filter(field_value::Column::FieldId.is_in(field_ids))
             .all(db)
             .await?;
-        for row in rows {
-            stored
-                .entry(row.user_id)
-                .or_default()
-                .insert(row.field_id, row.value);
-        }
+        stored = by_user(rows);
     }
     let none = HashMap::new();
     let text = |field: Option<&Arc<FieldDefinition>>, user: &user::Model| {

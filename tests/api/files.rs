@@ -15,7 +15,7 @@ const UPLOAD: &str =
     profile { version value(key: \"avatar\") { fileId file { id } } } } }";
 
 /// Sends a GraphQL multipart request (the spec browsers' clients use) with one file.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     key: &str,
@@ -43,7 +43,7 @@ async fn upload(
     response.json().await.unwrap()
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
     });

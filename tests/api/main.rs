@@ -16,6 +16,7 @@ mod hardening;
 mod identity;
 mod integrity;
 mod keyfiles;
+mod loaders;
 mod oidc;
 mod profiles;
 mod signin;

@@ -1,0 +1,58 @@
+//! Per-request data loaders: every card a list of members asks for is read in one batch
+//! (`profiles::read_many`), so a page costs the same number of queries for 10 members as for
+//! 100. A loader belongs to one request because what a card shows depends on who asks. Its
+//! cache lets a list resolver read the whole page in one batch before the per-item resolvers
+//! ask (the loader's own batching window depends on timing, so lists do not rely on it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::core::TenantScope;
+use crate::error::Error;
+use crate::fields::store::FieldRegistry;
+use crate::profiles::{self, Card};
+use crate::session::Session;
+
+/// The request's card loader, with its cache.
+pub type Cards = DataLoader<CardLoader, HashMapCache>;
+
+/// Cards of the active tenant, as the request's caller may see them.
+pub struct CardLoader {
+    db: DatabaseConnection,
+    registry: Arc<FieldRegistry>,
+    scope: TenantScope,
+}
+
+impl Loader<Uuid> for CardLoader {
+    type Value = Card;
+    type Error = Error;
+
+    async fn load(&self, subjects: &[Uuid]) -> Result<HashMap<Uuid, Card>, Error> {
+        let viewer = self.scope.member()?;
+        profiles::read_many(&self.db, &self.registry, &viewer, subjects).await
+    }
+}
+
+/// The loaders of one request, for a session with an active tenant (none otherwise: nothing
+/// could be loaded for it).
+pub fn for_session(
+    db: &DatabaseConnection,
+    registry: &Arc<FieldRegistry>,
+    session: &Session,
+) -> Option<Cards> {
+    let scope = session.active().ok()?.clone();
+    let cards = CardLoader {
+        db: db.clone(),
+        registry: registry.clone(),
+        scope,
+    };
+    Some(DataLoader::with_cache(
+        cards,
+        tokio::spawn,
+        HashMapCache::default(),
+    ))
+}
