@@ -60,3 +60,10 @@ pub fn count_statements(db: &mut DatabaseConnection, counter: StatementCounter) 
         counter.0.fetch_add(1, Ordering::SeqCst);
     });
 }
+
+/// The current time at the databases' precision (PostgreSQL keeps microseconds), so that a
+/// row a write returns equals the row a later read gives.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

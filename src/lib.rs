@@ -32,6 +32,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The GraphQL schema.
     pub schema: graphql::AppSchema,
+    /// The compatibility schema of the replaced platform's `me` (`/compat/graphql`).
+    pub compat_schema: graphql::compat::CompatSchema,
     /// Token verification and the signed-in cache.
     pub auth: auth::Authenticator,
     /// Sign-in: provisioning and membership sync per issuer.
@@ -40,6 +42,8 @@ pub struct AppState {
     pub fields: Arc<fields::store::FieldRegistry>,
     /// Uploaded files.
     pub files: Arc<files::FileStore>,
+    /// Apps and app-scoped profiles (shared with the GraphQL schema).
+    pub apps: apps::Apps,
 }
 
 impl AppState {
@@ -52,17 +56,27 @@ impl AppState {
         }
         let fields = Arc::new(fields::store::FieldRegistry::default());
         let files = Arc::new(files::FileStore::new(&config)?);
-        let schema = graphql::schema(db.clone(), fields.clone(), files.clone(), &config.limits);
+        let apps = apps::Apps::new(db.clone(), &config.limits);
+        let schema = graphql::schema(
+            db.clone(),
+            fields.clone(),
+            files.clone(),
+            apps.clone(),
+            &config.limits,
+        );
+        let compat_schema = graphql::compat::schema(db.clone(), fields.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config)?;
         let signin = signin::SignIn::new(&config);
         let state = Arc::new(AppState {
             config,
             db,
             schema,
+            compat_schema,
             auth,
             signin,
             fields,
             files,
+            apps,
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });

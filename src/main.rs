@@ -30,7 +30,11 @@ enum Command {
     /// Applies pending migrations and exits.
     Migrate,
     /// Prints the GraphQL SDL (the content of schema.graphql).
-    Schema,
+    Schema {
+        /// The compatibility schema of `/compat/graphql` instead (compat.graphql).
+        #[arg(long)]
+        compat: bool,
+    },
     /// Issues a development token, trusted only by a server in development mode.
     DevToken(DevTokenArgs),
 }
@@ -90,8 +94,11 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Schema => {
-            print!("{}", userprofile::graphql::sdl());
+        Command::Schema { compat } => {
+            match compat {
+                true => print!("{}", userprofile::graphql::compat::sdl()),
+                false => print!("{}", userprofile::graphql::sdl()),
+            }
             Ok(())
         }
         Command::DevToken(args) => {

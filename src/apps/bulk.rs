@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -207,7 +206,7 @@ async fn write(
     mut checker: Checker,
     on_existing: OnExisting,
 ) -> Result<bool> {
-    let now = Utc::now();
+    let now = crate::db::now();
     let mut written = true;
     while let Some(batch) = checker.batches.recv().await {
         if store::insert(txn, batch, on_existing, now).await? == Inserted::ExistingPair {

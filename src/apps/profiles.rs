@@ -1,6 +1,5 @@
 //! Single app profiles: a user's own reads and writes, and an operator's reads in its tenant.
 
-use chrono::Utc;
 use entity::{app, app_profile};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -49,7 +48,7 @@ impl Apps {
     ) -> Result<app_profile::Model> {
         let app = registry::get(&self.db, app_id).await?;
         let document = self.checked(&app, data, "/data").await?;
-        let now = Utc::now();
+        let now = crate::db::now();
         let row = app_profile::Model {
             user_id: own.user_id(),
             app_id: app.id,
@@ -188,7 +187,7 @@ impl Apps {
         current: app_profile::Model,
         document: Document,
     ) -> Result<Option<app_profile::Model>> {
-        let now = Utc::now();
+        let now = crate::db::now();
         let data = document.into_value();
         let update = app_profile::Entity::update_many()
             .col_expr(app_profile::Column::Data, Expr::val(data.clone()))

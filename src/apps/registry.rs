@@ -1,6 +1,5 @@
 //! The app registry: every app that keeps profiles, with its optional JSON Schema.
 
-use chrono::Utc;
 use entity::{app, app_profile};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -89,7 +88,7 @@ impl Apps {
                 .map(valid_description)
                 .transpose()?,
             json_schema: new.json_schema.map(valid_schema).transpose()?,
-            created_at: Utc::now(),
+            created_at: crate::db::now(),
         };
         let inserted = app::Entity::insert(app::ActiveModel::from(row.clone()))
             .on_conflict(OnConflict::column(app::Column::Id).do_nothing().to_owned())

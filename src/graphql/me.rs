@@ -8,8 +8,7 @@ use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
 use super::{Display, db, registry};
 use crate::auth::SignedInUser;
-use crate::fields::FieldValue;
-use crate::fields::builtin;
+use crate::profiles::identity::{self, Identity};
 use crate::profiles::{self, Card};
 use crate::session::Session;
 
@@ -44,50 +43,15 @@ impl UserProfile {
                 let Ok(member) = Session::of(ctx)?.member() else {
                     return Ok::<_, crate::error::Error>(None);
                 };
-                let Some(membership) = self.user.membership(&member.tenant().slug) else {
-                    return Ok(None);
-                };
-                let (row, user) = (membership.row.clone(), self.user.user.clone());
-                Ok(Some(
-                    profiles::read_loaded(db(ctx)?, registry(ctx)?, &member, row, user).await?,
-                ))
+                identity::own_card(db(ctx)?, registry(ctx)?, &member, &self.user).await
             })
             .await?;
         Ok(card.as_ref())
     }
 
-    /// A text value exactly as the own card in the active tenant shows it: `None` when the
-    /// field is hidden from its owner there, or empty, or when the caller is not a member of
-    /// the active tenant (a foreign `X-Tenant-Id`). A user of no tenant at all, whom no
-    /// tenant's rule covers, sees the identity provider's value.
-    async fn card_value(
-        &self,
-        ctx: &Context<'_>,
-        key: &str,
-    ) -> async_graphql::Result<Option<FieldValue>> {
-        let Some(card) = self.own_card(ctx).await? else {
-            if self.user.memberships.is_empty() {
-                return Ok(builtin::provider_field_value(&self.user.user, key));
-            }
-            return Ok(None);
-        };
-        Ok(card
-            .values
-            .iter()
-            .find(|v| v.field.key.as_str() == key)
-            .and_then(|v| v.value.clone()))
-    }
-
-    async fn card_text(
-        &self,
-        ctx: &Context<'_>,
-        key: &str,
-    ) -> async_graphql::Result<Option<String>> {
-        let value = self.card_value(ctx, key).await?;
-        Ok(value
-            .as_ref()
-            .and_then(FieldValue::as_text)
-            .map(str::to_owned))
+    /// The identity as the own card in the active tenant shows it (see [`Identity::of`]).
+    async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Identity> {
+        Ok(Identity::of(self.own_card(ctx).await?, &self.user))
     }
 }
 
@@ -127,35 +91,32 @@ impl UserProfile {
     /// Preferred username (`preferred_username`), as on the card in the active tenant; null
     /// when that tenant hides the field from its owner, or to a non-member of that tenant.
     async fn username(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        self.card_text(ctx, "preferred_username").await
+        Ok(self.identity(ctx).await?.username)
     }
 
     /// Email address (`email`), as on the card in the active tenant; null when that tenant
     /// hides the field from its owner, or to a non-member of that tenant.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        self.card_text(ctx, "email").await
+        Ok(self.identity(ctx).await?.email)
     }
 
     /// Whether the email address is verified (`email_verified`), as on the card in the active
     /// tenant; null when that tenant hides the field from its owner, or to a non-member.
     async fn email_verified(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
-        Ok(match self.card_value(ctx, "email_verified").await? {
-            Some(FieldValue::Bool(verified)) => Some(verified),
-            _ => None,
-        })
+        Ok(self.identity(ctx).await?.email_verified)
     }
 
     /// Given name (`given_name`), as on the card in the active tenant (a member's edit wins
     /// over the identity provider's value); null when that tenant hides the field from its
     /// owner, or to a non-member of that tenant.
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        self.card_text(ctx, "given_name").await
+        Ok(self.identity(ctx).await?.first_name)
     }
 
     /// Family name (`family_name`), as on the card in the active tenant; null when that tenant
     /// hides the field from its owner, or to a non-member of that tenant.
     async fn last_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        self.card_text(ctx, "family_name").await
+        Ok(self.identity(ctx).await?.last_name)
     }
 
     /// The card in the active tenant, with labels in `locale` (else `Accept-Language`).

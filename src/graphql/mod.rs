@@ -1,6 +1,7 @@
 //! The GraphQL schema: a thin skin over the domain modules, one resolver file per domain.
 
 mod apps;
+pub mod compat;
 mod expansion;
 mod fields;
 mod files;
@@ -57,10 +58,11 @@ pub fn schema(
     db: DatabaseConnection,
     registry: Arc<FieldRegistry>,
     files: Arc<FileStore>,
+    apps: crate::apps::Apps,
     limits: &Limits,
 ) -> AppSchema {
     builder()
-        .data(crate::apps::Apps::new(db.clone(), limits))
+        .data(apps)
         .data(db)
         .data(registry)
         .data(files)

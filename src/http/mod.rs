@@ -16,6 +16,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
+pub mod compat;
 mod files;
 
 use crate::AppState;
@@ -33,6 +34,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.limits.body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/compat/graphql", axum::routing::post(compat_graphql))
+        .merge(compat::routes())
         .route("/userinfo", get(userinfo))
         .route("/files/{id}", get(files::serve_file))
         .route("/healthz", get(healthz))
@@ -47,12 +50,31 @@ async fn graphql(
     headers: HeaderMap,
     body: axum::extract::Request,
 ) -> Response {
+    execute(&state, &headers, body, &state.schema).await
+}
+
+/// The replaced platform's `me`, on its own schema (see [`crate::graphql::compat`]).
+async fn compat_graphql(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::extract::Request,
+) -> Response {
+    execute(&state, &headers, body, &state.compat_schema).await
+}
+
+/// Runs a GraphQL request on `schema` with the request's session, loaders and language.
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: axum::extract::Request,
+    schema: &impl async_graphql::Executor,
+) -> Response {
     // Authenticate first: the body limit depends on who is calling.
-    let session = match session(&state, &headers).await {
+    let session = match session(state, headers).await {
         Ok(session) => session,
         Err(error) => return refused(error),
     };
-    let request = match receive(&state, &headers, &session, body).await {
+    let request = match receive(state, headers, &session, body).await {
         Ok(request) => request,
         Err(error) => return error.into_response(),
     };
@@ -67,7 +89,7 @@ async fn graphql(
     {
         request = request.data(AcceptLanguage(accept.to_owned()));
     }
-    let mut response = state.schema.execute(request).await;
+    let mut response = schema.execute(request).await;
     crate::graphql::ensure_error_codes(&mut response);
     GraphQLResponse::from(response).into_response()
 }
@@ -124,9 +146,25 @@ async fn receive_json(
     limit: usize,
     announced: usize,
 ) -> Result<async_graphql::Request, Error> {
+    let bytes = read_body(body, limit, announced).await?;
+    if bytes.len() <= PARSE_INLINE_BYTES {
+        return parse_json(&bytes);
+    }
+    tokio::task::spawn_blocking(move || parse_json(&bytes))
+        .await
+        .map_err(Error::internal)?
+}
+
+/// Reads a whole body of at most `limit` bytes: PAYLOAD_TOO_LARGE as soon as it grows past it.
+/// `announced` (the Content-Length, within the limit) sizes the buffer up front.
+async fn read_body(
+    body: axum::extract::Request,
+    limit: usize,
+    announced: usize,
+) -> Result<Vec<u8>, Error> {
     let exceeded = Arc::new(AtomicBool::new(false));
     let mut stream = std::pin::pin!(limited(body, limit, exceeded.clone()));
-    let mut bytes = Vec::with_capacity(announced);
+    let mut bytes = Vec::with_capacity(announced.min(limit));
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
@@ -134,12 +172,7 @@ async fn receive_json(
             Err(error) => return Err(unreadable(error)),
         }
     }
-    if bytes.len() <= PARSE_INLINE_BYTES {
-        return parse_json(&bytes);
-    }
-    tokio::task::spawn_blocking(move || parse_json(&bytes))
-        .await
-        .map_err(Error::internal)?
+    Ok(bytes)
 }
 
 fn parse_json(bytes: &[u8]) -> Result<async_graphql::Request, Error> {

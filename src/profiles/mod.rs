@@ -15,6 +15,8 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod identity;
+
 use crate::audit;
 use crate::core::{Actor, Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
@@ -42,6 +44,17 @@ pub struct Card {
     pub locales: Vec<String>,
     /// The files that visible IMAGE and FILE values refer to, by id.
     pub files: HashMap<Uuid, file::Model>,
+}
+
+impl Card {
+    /// The value of the visible field `key`, if it has one.
+    pub fn value(&self, key: &str) -> Option<&FieldValue> {
+        self.values
+            .iter()
+            .find(|v| v.field.key.as_str() == key)?
+            .value
+            .as_ref()
+    }
 }
 
 /// One visible field of a card.

@@ -7,6 +7,7 @@ mod common;
 
 mod apps;
 mod auth;
+mod compat;
 mod database;
 mod fields;
 mod files;
