@@ -32,8 +32,11 @@ enum Command {
     /// Prints the GraphQL SDL (the content of schema.graphql).
     Schema {
         /// The compatibility schema of `/compat/graphql` instead (compat.graphql).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "subgraph")]
         compat: bool,
+        /// The federation subgraph SDL instead (subgraph.graphql).
+        #[arg(long)]
+        subgraph: bool,
     },
     /// Issues a development token, trusted only by a server in development mode.
     DevToken(DevTokenArgs),
@@ -94,11 +97,13 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Schema { compat } => {
-            match compat {
-                true => print!("{}", userprofile::graphql::compat::sdl()),
-                false => print!("{}", userprofile::graphql::sdl()),
-            }
+        Command::Schema { compat, subgraph } => {
+            let sdl = match (compat, subgraph) {
+                (true, _) => userprofile::graphql::compat::sdl(),
+                (_, true) => userprofile::graphql::subgraph_sdl(),
+                _ => userprofile::graphql::sdl(),
+            };
+            print!("{sdl}");
             Ok(())
         }
         Command::DevToken(args) => {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::{app, app_profile};
 use serde_json::Value;
 
-use super::guard::OperatorGuard;
+use super::guard::{OperatorGuard, RoleGuard};
 use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{
@@ -216,6 +216,7 @@ impl AppQuery {
 
     /// A member's profile for an app (operators, for members of the active tenant): null when
     /// the member has none; NOT_FOUND when the user is not a member of the active tenant.
+    #[graphql(guard = "RoleGuard::operator()", tag = "admin")]
     async fn app_profile(
         &self,
         ctx: &Context<'_>,
@@ -251,7 +252,7 @@ pub struct AppMutation;
 #[Object]
 impl AppMutation {
     /// Registers an app (operators granted every tenant).
-    #[graphql(guard = "OperatorGuard")]
+    #[graphql(guard = "OperatorGuard", tag = "admin")]
     async fn create_app(
         &self,
         ctx: &Context<'_>,
@@ -269,7 +270,7 @@ impl AppMutation {
     }
 
     /// Changes an app (operators granted every tenant).
-    #[graphql(guard = "OperatorGuard")]
+    #[graphql(guard = "OperatorGuard", tag = "admin")]
     async fn update_app(
         &self,
         ctx: &Context<'_>,
@@ -288,7 +289,7 @@ impl AppMutation {
 
     /// Deletes an app (operators granted every tenant). An app with profiles is CONFLICT
     /// unless `deleteProfiles: true`, which deletes them with it, in every tenant.
-    #[graphql(guard = "OperatorGuard")]
+    #[graphql(guard = "OperatorGuard", tag = "admin")]
     async fn delete_app(
         &self,
         ctx: &Context<'_>,
@@ -303,6 +304,7 @@ impl AppMutation {
     /// Creates many profiles across users and apps in one transaction, all or nothing
     /// (operators, for members of the active tenant). A (user, app) pair named twice is
     /// BAD_USER_INPUT; an existing profile is CONFLICT unless `onExisting: REPLACE`.
+    #[graphql(guard = "RoleGuard::operator()", tag = "admin")]
     async fn create_app_profiles(
         &self,
         ctx: &Context<'_>,

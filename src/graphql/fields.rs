@@ -547,7 +547,7 @@ pub struct FieldMutation;
 #[Object]
 impl FieldMutation {
     /// Adds a field at the end of the order.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn create_field_definition(
         &self,
         ctx: &Context<'_>,
@@ -573,7 +573,7 @@ impl FieldMutation {
     }
 
     /// Changes a field's labels, help, options, validation, required flag or access.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn update_field_definition(
         &self,
         ctx: &Context<'_>,
@@ -598,7 +598,7 @@ impl FieldMutation {
     }
 
     /// Sets the order of the fields: every unarchived field's id, once, in the new order.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn reorder_field_definitions(
         &self,
         ctx: &Context<'_>,
@@ -623,7 +623,7 @@ impl FieldMutation {
 
     /// Archives a field: hidden everywhere, values kept. With `expectedVersion`, a field changed since is
     /// CONFLICT.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn archive_field_definition(
         &self,
         ctx: &Context<'_>,
@@ -645,7 +645,7 @@ impl FieldMutation {
 
     /// Restores an archived field with its values. With `expectedVersion`, a field changed since is
     /// CONFLICT.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn restore_field_definition(
         &self,
         ctx: &Context<'_>,
@@ -667,7 +667,7 @@ impl FieldMutation {
 
     /// Deletes a field and all its values for good (operators granted the tenant only; admins
     /// archive instead); `confirmKey` repeats its key.
-    #[graphql(guard = "RoleGuard::operator()")]
+    #[graphql(guard = "RoleGuard::operator()", tag = "admin")]
     async fn purge_field_definition(
         &self,
         ctx: &Context<'_>,
@@ -688,7 +688,7 @@ impl FieldMutation {
     }
 
     /// Adds fields from the catalogue; keys that exist already are skipped and reported.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn add_fields_from_templates(
         &self,
         ctx: &Context<'_>,

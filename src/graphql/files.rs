@@ -108,7 +108,7 @@ impl FileMutation {
     }
 
     /// Uploads into a member's card (admins, operators).
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn upload_file_for(
         &self,
         ctx: &Context<'_>,

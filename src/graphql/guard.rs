@@ -8,7 +8,7 @@ use crate::core::Need;
 use crate::session::Session;
 
 /// Lets a field run only for callers with at least `min` in the active tenant (or operators
-/// granted it): `#[graphql(guard = "RoleGuard::new(Role::Admin)")]`.
+/// granted it): `#[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]`.
 pub struct RoleGuard {
     need: Need,
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::core::TenantScope;
@@ -37,22 +38,44 @@ impl Loader<Uuid> for CardLoader {
     }
 }
 
+/// The loaders of one request.
+pub struct Loaders {
+    /// Cards, cached for the request.
+    pub cards: Cards,
+    /// Set once the cards of a federation `_entities` batch are loaded.
+    entities: OnceCell<()>,
+}
+
+impl Loaders {
+    /// Loads the cards of every user a federation `_entities` request references, once, in
+    /// one batch: the entity resolvers run concurrently, and each would otherwise start its own
+    /// batch whenever the loader's batching window closed.
+    pub async fn load_entities(&self, users: impl FnOnce() -> Vec<Uuid>) -> Result<(), Error> {
+        self.entities
+            .get_or_try_init(|| async {
+                self.cards.load_many(users()).await?;
+                Ok::<(), Error>(())
+            })
+            .await
+            .map(drop)
+    }
+}
+
 /// The loaders of one request, for a session with an active tenant (none otherwise: nothing
 /// could be loaded for it).
 pub fn for_session(
     db: &DatabaseConnection,
     registry: &Arc<FieldRegistry>,
     session: &Session,
-) -> Option<Cards> {
+) -> Option<Loaders> {
     let scope = session.active().ok()?.clone();
     let cards = CardLoader {
         db: db.clone(),
         registry: registry.clone(),
         scope,
     };
-    Some(DataLoader::with_cache(
-        cards,
-        tokio::spawn,
-        HashMapCache::default(),
-    ))
+    Some(Loaders {
+        cards: DataLoader::with_cache(cards, tokio::spawn, HashMapCache::default()),
+        entities: OnceCell::new(),
+    })
 }

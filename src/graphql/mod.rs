@@ -3,6 +3,7 @@
 mod apps;
 pub mod compat;
 mod expansion;
+mod federation;
 mod fields;
 mod files;
 mod guard;
@@ -34,6 +35,7 @@ pub struct Query(
     fields::FieldQuery,
     profiles::ProfileQuery,
     apps::AppQuery,
+    federation::EntityQuery,
 );
 
 /// Every mutation of the API.
@@ -50,7 +52,7 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation()
 }
 
 /// Builds the schema with the database, the field registry and the request limits.
@@ -75,6 +77,15 @@ pub fn schema(
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
     builder().finish().sdl()
+}
+
+/// The subgraph SDL a federation gateway composes (what `_service { sdl }` answers), as checked
+/// in at `subgraph.graphql`.
+pub fn subgraph_sdl() -> String {
+    let options = async_graphql::SDLExportOptions::new()
+        .federation()
+        .compose_directive();
+    builder().finish().sdl_with_options(options)
 }
 
 /// Something the server put into the GraphQL context.

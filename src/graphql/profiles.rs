@@ -307,7 +307,7 @@ impl ProfileQuery {
 
     /// The active tenant's audit trail (admins), newest first: a member's card and membership
     /// when `userId` is given, else every change, field definitions included. At most 500.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -374,7 +374,7 @@ impl ProfileMutation {
     }
 
     /// Saves values of a member's card (admins, operators): all or nothing.
-    #[graphql(guard = "RoleGuard::new(Role::Admin)")]
+    #[graphql(guard = "RoleGuard::new(Role::Admin)", tag = "admin")]
     async fn update_profile(
         &self,
         ctx: &Context<'_>,

@@ -6,7 +6,7 @@ use entity::tenant;
 use uuid::Uuid;
 
 use super::guard::{OperatorGuard, RoleGuard};
-use super::loaders::Cards;
+use super::loaders::Loaders;
 use super::profiles::ProfileView;
 use super::{Display, db, registry};
 use crate::core::Admin;
@@ -97,8 +97,8 @@ impl Member {
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileView> {
         let member = Session::of(ctx)?.member()?;
-        let loader = super::context_data::<Cards>(ctx)?;
-        let card = loader.load_one(self.id).await?.ok_or_else(|| {
+        let loaders = super::context_data::<Loaders>(ctx)?;
+        let card = loaders.cards.load_one(self.id).await?.ok_or_else(|| {
             Error::NotFound(format!(
                 "no member {} in tenant {}",
                 self.id,
@@ -121,8 +121,8 @@ async fn members_out(
     let users: Vec<_> = members.iter().map(|m| m.user.clone()).collect();
     if ctx.look_ahead().field("card").exists() {
         // One batch for every card the list shows, read before the per-member resolvers ask.
-        let loader = super::context_data::<Cards>(ctx)?;
-        loader.load_many(users.iter().map(|u| u.id)).await?;
+        let loaders = super::context_data::<Loaders>(ctx)?;
+        loaders.cards.load_many(users.iter().map(|u| u.id)).await?;
     }
     let mut names = profiles::names(db(ctx)?, registry(ctx)?, admin, &users).await?;
     Ok(members
@@ -170,7 +170,7 @@ impl TenantQuery {
     }
 
     /// Every member of the active tenant with their role (admins).
-    #[graphql(guard = "RoleGuard::new(DbRole::Admin)")]
+    #[graphql(guard = "RoleGuard::new(DbRole::Admin)", tag = "admin")]
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Member>> {
         let admin = Session::of(ctx)?.admin()?;
         let members = tenants::members(db(ctx)?, &admin).await?;
@@ -185,7 +185,7 @@ pub struct TenantMutation;
 #[Object]
 impl TenantMutation {
     /// Creates a tenant (operators granted every tenant).
-    #[graphql(guard = "OperatorGuard")]
+    #[graphql(guard = "OperatorGuard", tag = "admin")]
     async fn create_tenant(
         &self,
         ctx: &Context<'_>,
@@ -207,7 +207,7 @@ impl TenantMutation {
     }
 
     /// Renames the active tenant (admins).
-    #[graphql(guard = "RoleGuard::new(DbRole::Admin)")]
+    #[graphql(guard = "RoleGuard::new(DbRole::Admin)", tag = "admin")]
     async fn rename_tenant(
         &self,
         ctx: &Context<'_>,
@@ -218,7 +218,7 @@ impl TenantMutation {
     }
 
     /// Adds a user who has signed in before to the active tenant (owners).
-    #[graphql(guard = "RoleGuard::new(DbRole::Owner)")]
+    #[graphql(guard = "RoleGuard::new(DbRole::Owner)", tag = "admin")]
     async fn add_member(
         &self,
         ctx: &Context<'_>,
@@ -231,7 +231,7 @@ impl TenantMutation {
     }
 
     /// Changes a member's role (owners); the last owner cannot be demoted.
-    #[graphql(guard = "RoleGuard::new(DbRole::Owner)")]
+    #[graphql(guard = "RoleGuard::new(DbRole::Owner)", tag = "admin")]
     async fn change_member_role(
         &self,
         ctx: &Context<'_>,
@@ -245,7 +245,7 @@ impl TenantMutation {
 
     /// Removes a member from the active tenant (owners); the last owner cannot be removed.
     /// Returns the removed user's id.
-    #[graphql(guard = "RoleGuard::new(DbRole::Owner)")]
+    #[graphql(guard = "RoleGuard::new(DbRole::Owner)", tag = "admin")]
     async fn remove_member(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<ID> {
         let owner = Session::of(ctx)?.owner()?;
         tenants::remove_member(db(ctx)?, &owner, parse_user_id(&user_id)?).await?;

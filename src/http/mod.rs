@@ -80,8 +80,8 @@ async fn execute(
     };
     let loaders = crate::graphql::loaders::for_session(&state.db, &state.fields, &session);
     let mut request = request.data(session);
-    if let Some(cards) = loaders {
-        request = request.data(cards);
+    if let Some(loaders) = loaders {
+        request = request.data(loaders);
     }
     if let Some(accept) = headers
         .get(header::ACCEPT_LANGUAGE)

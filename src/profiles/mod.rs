@@ -47,6 +47,29 @@ pub struct Card {
 }
 
 impl Card {
+    /// The name to show for the card's owner, from what the viewer may see: `name`, else the
+    /// given and family names, else `preferred_username`.
+    pub fn display_name(&self) -> Option<String> {
+        let text = |key| self.value(key).and_then(FieldValue::as_text);
+        if let Some(name) = text("name") {
+            return Some(name.to_owned());
+        }
+        let parts: Vec<&str> = [text("given_name"), text("family_name")]
+            .into_iter()
+            .flatten()
+            .collect();
+        match parts.is_empty() {
+            false => Some(parts.join(" ")),
+            true => text("preferred_username").map(str::to_owned),
+        }
+    }
+
+    /// The uploaded avatar (an `avatar` IMAGE field) the viewer may see, if any.
+    pub fn avatar(&self) -> Option<&file::Model> {
+        let id = self.value(AVATAR_KEY)?.file_id()?;
+        self.files.get(&id)
+    }
+
     /// The value of the visible field `key`, if it has one.
     pub fn value(&self, key: &str) -> Option<&FieldValue> {
         self.values
@@ -56,6 +79,9 @@ impl Card {
             .as_ref()
     }
 }
+
+/// The key of the field holding a member's photo (the catalogue's `avatar` template).
+pub const AVATAR_KEY: &str = "avatar";
 
 /// One visible field of a card.
 #[derive(Clone, Debug)]

@@ -9,6 +9,7 @@ mod apps;
 mod auth;
 mod compat;
 mod database;
+mod federation;
 mod fields;
 mod files;
 mod foundation;

@@ -23,6 +23,8 @@ pub enum Peer {
     S3,
     /// Headless Chromium (`CHROMIUM`, else /usr/bin/chromium) driven by npm playwright-core.
     Browser,
+    /// Node with npm @apollo/gateway and @apollo/subgraph (scripts/peers/install.sh).
+    Gateway,
 }
 
 /// The panic payload of a test that needs a missing peer; [`skippable`] turns it into a pass.
@@ -49,6 +51,7 @@ impl Peer {
             Peer::Oidc => "OIDC_ISSUER",
             Peer::S3 => "S3_TEST_ENDPOINT",
             Peer::Browser => return browser(),
+            Peer::Gateway => return gateway(),
         };
         std::env::var(variable)
             .ok()
@@ -61,6 +64,7 @@ impl Peer {
             Peer::Oidc => "the OpenID provider",
             Peer::S3 => "the S3 server",
             Peer::Browser => "the browser",
+            Peer::Gateway => "the Apollo gateway",
         }
     }
 
@@ -75,6 +79,7 @@ impl Peer {
                 "no Chromium at $CHROMIUM or /usr/bin/chromium, or no playwright-core \
                  (scripts/peers/install-chromium.sh, scripts/peers/install.sh)"
             }
+            Peer::Gateway => "no node, or no npm @apollo/gateway (scripts/peers/install.sh)",
         }
     }
 }
@@ -86,6 +91,14 @@ fn browser() -> Option<String> {
         "/scripts/peers/node_modules/playwright-core/package.json"
     );
     (Path::new(&chromium).exists() && Path::new(driver).exists()).then_some(chromium)
+}
+
+/// The folder of the Node test peers, when node and the gateway packages are installed.
+fn gateway() -> Option<String> {
+    let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/peers");
+    let installed = Path::new(peers).join("node_modules/@apollo/gateway/package.json");
+    let node = std::process::Command::new("node").arg("--version").output();
+    (installed.exists() && node.is_ok_and(|out| out.status.success())).then(|| peers.to_owned())
 }
 
 /// Runs a test body; one that needs a missing peer passes after saying so on stderr (past
