@@ -2,7 +2,8 @@
 //! reference a person by id and let the gateway fetch the rest here. A reference resolves as
 //! the caller, whose bearer token and `X-Tenant-Id` the gateway forwards, in the caller's
 //! active tenant and through the same loaders and access rule as every other read: a user of
-//! another tenant resolves to a `User` whose name, avatar and card are null.
+//! another tenant resolves to a `User` whose name, avatar and card are null, and a `Profile`
+//! reference outside the active tenant to null.
 
 use async_graphql::{Context, ID, Object, Value};
 use uuid::Uuid;
@@ -80,6 +81,31 @@ impl EntityQuery {
             loaders.load_entities(|| referenced_users(ctx)).await?;
         }
         Ok(User { id })
+    }
+
+    /// A card (`Profile`) by owner and tenant: found only in the caller's active tenant, where
+    /// the owner is a member; any other reference resolves to null, revealing nothing.
+    #[graphql(entity)]
+    async fn find_profile_by_user_id_and_tenant_id(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        tenant_id: ID,
+    ) -> async_graphql::Result<Option<ProfileView>> {
+        let member = Session::of(ctx)?.member()?;
+        let (Ok(user_id), Ok(tenant_id)) = (Uuid::parse_str(&user_id), Uuid::parse_str(&tenant_id))
+        else {
+            return Ok(None);
+        };
+        if tenant_id != member.tenant().id {
+            return Ok(None);
+        }
+        let display = Display::of(ctx, None, &member.tenant().default_locale);
+        let card = context_data::<Loaders>(ctx)?
+            .cards
+            .load_one(user_id)
+            .await?;
+        Ok(card.map(|card| ProfileView { card, display }))
     }
 }
 

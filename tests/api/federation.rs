@@ -251,3 +251,38 @@ fn the_subgraph_sdl_is_checked_in() {
         "subgraph.graphql is stale: run `cargo run -q -- schema --subgraph > subgraph.graphql`"
     );
 }
+
+const PROFILE_ENTITIES: &str = "query($r: [_Any!]!) { _entities(representations: $r) {
+    ... on Profile { userId tenantId values { key } } } }";
+
+storage_test!(a_profile_reference_outside_the_callers_tenant_resolves_to_null);
+async fn a_profile_reference_outside_the_callers_tenant_resolves_to_null(app: TestApp) {
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    let zed = app.user_token("zed", &[("other", "member")]);
+    let ann_id = app.user_id(&ann).await;
+    let zed_id = app.user_id(&zed).await;
+    let tenant = |token: &str| {
+        let token = token.to_owned();
+        let app = &app;
+        async move {
+            let me = app.ok(&token, "{ me { tenants { id } } }", json!({})).await;
+            me["me"]["tenants"][0]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let (acme, other) = (tenant(&ann).await, tenant(&zed).await);
+    let reference = |user: &str, tenant: &str| json!({"__typename": "Profile", "userId": user, "tenantId": tenant});
+    let found = app
+        .ok(
+            &ann,
+            PROFILE_ENTITIES,
+            json!({"r": [reference(&ann_id, &acme)]}),
+        )
+        .await;
+    assert_eq!(found["_entities"][0]["userId"], ann_id.as_str());
+    for refused in [reference(&zed_id, &other), reference(&zed_id, &acme)] {
+        let body = app
+            .ok(&ann, PROFILE_ENTITIES, json!({"r": [refused]}))
+            .await;
+        assert_eq!(body["_entities"], json!([null]), "resolves to null: {body}");
+    }
+}
