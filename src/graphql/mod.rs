@@ -11,9 +11,8 @@ pub mod loaders;
 mod me;
 mod nesting;
 mod nul_guard;
-mod persisted;
 mod profiles;
-pub mod request_check;
+mod request_check;
 mod tenants;
 
 use std::collections::BTreeMap;

@@ -20,7 +20,6 @@ mod integrity;
 mod keyfiles;
 mod loaders;
 mod oidc;
-mod operations;
 mod profiles;
 mod signin;
 mod tenants;
