@@ -165,6 +165,8 @@ pub struct Limits {
     pub query_depth: usize,
     /// Highest GraphQL complexity.
     pub query_complexity: usize,
+    /// Most documents kept as automatic persisted queries (APQ).
+    pub persisted_queries: u64,
     /// Largest upload in bytes (fields may set lower limits).
     pub upload_bytes: usize,
     /// Most pixels an uploaded image may have (width × height).
@@ -198,6 +200,7 @@ impl Default for Limits {
             bulk_body_bytes: 64 * 1024 * 1024,
             query_depth: 16,
             query_complexity: 2_000,
+            persisted_queries: 1_000,
             upload_bytes: 10 * 1024 * 1024,
             image_pixels: 40_000_000,
             app_profile_bytes: 64 * 1024,

@@ -11,8 +11,9 @@ pub mod loaders;
 mod me;
 mod nesting;
 mod nul_guard;
+mod persisted;
 mod profiles;
-mod request_check;
+pub mod request_check;
 mod tenants;
 
 use std::collections::BTreeMap;

@@ -14,6 +14,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::trace::TraceLayer;
 
 pub mod compat;
@@ -24,6 +26,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::Error;
 use crate::graphql::AcceptLanguage;
+use crate::graphql::request_check::ReadOnly;
 use crate::session::Session;
 
 /// The header that picks the active tenant (UUID or slug).
@@ -33,7 +36,7 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.limits.body_bytes;
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphql_get).post(graphql))
         .route("/compat/graphql", axum::routing::post(compat_graphql))
         .merge(compat::routes())
         .route("/userinfo", get(userinfo))
@@ -41,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(compression())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -62,7 +66,7 @@ async fn compat_graphql(
     execute(&state, &headers, body, &state.compat_schema).await
 }
 
-/// Runs a GraphQL request on `schema` with the request's session, loaders and language.
+/// Receives a GraphQL request and runs it on `schema`.
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
@@ -74,10 +78,43 @@ async fn execute(
         Ok(session) => session,
         Err(error) => return refused(error),
     };
-    let request = match receive(state, headers, &session, body).await {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
+    match receive(state, headers, &session, body).await {
+        Ok(request) => run(state, headers, session, request, schema).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /graphql?query=…` or `?extensions=…` (a persisted query): a read-only request, small
+/// and cacheable; without a query string, GraphiQL in development mode.
+async fn graphql_get(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let Some(query_string) = uri.query().filter(|q| !q.is_empty()) else {
+        return graphiql(&state);
     };
+    let session = match session(&state, &headers).await {
+        Ok(session) => session,
+        Err(error) => return refused(error),
+    };
+    match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => {
+            let request = request.data(ReadOnly);
+            run(&state, &headers, session, request, &state.schema).await
+        }
+        Err(error) => unreadable(error).into_response(),
+    }
+}
+
+/// Runs a GraphQL request on `schema` with the request's session, loaders and language.
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: Session,
+    request: async_graphql::Request,
+    schema: &impl async_graphql::Executor,
+) -> Response {
     let loaders = crate::graphql::loaders::for_session(&state.db, &state.fields, &session);
     let mut request = request.data(session);
     if let Some(loaders) = loaders {
@@ -219,6 +256,13 @@ pub fn body_limit(limits: &Limits, session: &Session) -> usize {
     }
 }
 
+/// Responses above 1 KiB are compressed (gzip, br or zstd, as the client accepts): a small
+/// `me` pays nothing, a page of cards a fraction of its size. Images and files are never
+/// compressed (the default predicate leaves images out; files are served with their type).
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
+}
+
 /// A refused token fails the whole request, so no field answers to forged credentials.
 fn refused(error: Error) -> Response {
     let mut response = error.into_response();
@@ -283,7 +327,7 @@ async fn userinfo(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     }
 }
 
-async fn graphiql(State(state): State<Arc<AppState>>) -> Response {
+fn graphiql(state: &AppState) -> Response {
     if !state.config.dev_mode {
         return (
             StatusCode::NOT_FOUND,

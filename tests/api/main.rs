@@ -20,6 +20,7 @@ mod integrity;
 mod keyfiles;
 mod loaders;
 mod oidc;
+mod operations;
 mod profiles;
 mod signin;
 mod tenants;

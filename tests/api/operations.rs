@@ -1,0 +1,144 @@
+//! Serving GraphQL the way production clients and CDNs expect: automatic persisted queries
+//! (also over GET, read-only) and compressed responses.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::common::{Backend, TestApp, error_code, error_message};
+
+const ME: &str = "query { me { id tenants { slug role } } }";
+
+fn apq(hash: &str) -> Value {
+    json!({"persistedQuery": {"version": 1, "sha256Hash": hash}})
+}
+
+fn sha256(text: &str) -> String {
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+async fn post(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+async fn get(app: &TestApp, token: &str, params: &[(&str, String)]) -> Value {
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.base_url))
+        .bearer_auth(token)
+        .query(params)
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_query_is_sent_once_and_then_by_hash_alone() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.user_token("ann", &[("acme", "member")]);
+    let hash = sha256(ME);
+
+    let unknown = post(&app, &token, json!({"extensions": apq(&hash)})).await;
+    assert_eq!(error_message(&unknown), "PersistedQueryNotFound");
+    assert_eq!(error_code(&unknown), "PERSISTED_QUERY_NOT_FOUND");
+
+    let registered = post(&app, &token, json!({"query": ME, "extensions": apq(&hash)})).await;
+    assert_eq!(
+        registered["data"]["me"]["tenants"][0]["slug"], "acme",
+        "{registered}"
+    );
+    let by_hash = post(&app, &token, json!({"extensions": apq(&hash)})).await;
+    assert_eq!(by_hash["data"], registered["data"]);
+
+    let extensions = apq(&hash).to_string();
+    let over_get = get(&app, &token, &[("extensions", extensions)]).await;
+    assert_eq!(over_get["data"], registered["data"], "{over_get}");
+
+    let wrong = post(
+        &app,
+        &token,
+        json!({"query": "{ __typename }", "extensions": apq(&hash)}),
+    )
+    .await;
+    assert_eq!(error_code(&wrong), "BAD_USER_INPUT", "{wrong}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_query_checks_every_requests_variables() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.user_token("ann", &[("acme", "member")]);
+    let query = "query($l: String) { me { profile(locale: $l) { locale } } }";
+    let hash = sha256(query);
+    let first = json!({"query": query, "variables": {"l": "de"}, "extensions": apq(&hash)});
+    assert!(post(&app, &token, first).await.get("errors").is_none());
+    let nul = json!({"variables": {"l": "d\u{0}e"}, "extensions": apq(&hash)});
+    let refused = post(&app, &token, nul).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_requests_only_read() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.user_token("ann", &[("acme", "member")]);
+    let read = get(&app, &token, &[("query", ME.to_owned())]).await;
+    assert_eq!(read["data"]["me"]["tenants"][0]["slug"], "acme", "{read}");
+
+    let change = "mutation { updateMyProfile(input: {values: [{key: \"nickname\", value: \"x\"}]}) { version } }";
+    let refused = get(&app, &token, &[("query", change.to_owned())]).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert!(error_message(&refused).contains("POST"), "{refused}");
+    let card = app
+        .ok(
+            &token,
+            "{ me { profile { value(key: \"nickname\") { text } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        card["me"]["profile"]["value"]["text"],
+        Value::Null,
+        "nothing was saved"
+    );
+
+    // The same mutation persisted over POST is still refused by hash over GET.
+    let hash = sha256(change);
+    let persisted = post(
+        &app,
+        &token,
+        json!({"query": change, "extensions": apq(&hash)}),
+    )
+    .await;
+    assert!(persisted.get("errors").is_none(), "{persisted}");
+    let by_get = get(&app, &token, &[("extensions", apq(&hash).to_string())]).await;
+    assert_eq!(error_code(&by_get), "BAD_USER_INPUT", "{by_get}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_responses_are_compressed_and_small_ones_are_not() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.user_token("ann", &[("acme", "admin")]);
+    let send = |query: &'static str, encoding: &'static str| {
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .header("Accept-Encoding", encoding)
+            .json(&json!({ "query": query }));
+        async move { request.send().await.unwrap() }
+    };
+    let large = "{ fieldTemplates { key kind label { text } } }";
+    for encoding in ["gzip", "br", "zstd"] {
+        let response = send(large, encoding).await;
+        assert_eq!(response.headers()["content-encoding"], encoding);
+    }
+    let small = send("{ __typename }", "gzip").await;
+    assert!(small.headers().get("content-encoding").is_none());
+}
