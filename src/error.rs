@@ -42,6 +42,8 @@ pub enum Error {
     Conflict(String),
     /// The request or upload exceeds a limit.
     PayloadTooLarge(String),
+    /// The database cannot be reached just now; the client should retry shortly.
+    Unavailable(String),
     /// Anything else: logged with detail, answered with a generic message.
     Internal(Arc<anyhow::Error>),
 }
@@ -69,6 +71,7 @@ impl Error {
             Error::BadUserInput { .. } => "BAD_USER_INPUT",
             Error::Conflict(_) => "CONFLICT",
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -82,6 +85,7 @@ impl Error {
             Error::BadUserInput { .. } => StatusCode::BAD_REQUEST,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,7 +97,8 @@ impl Error {
             | Error::Forbidden(m)
             | Error::NotFound(m)
             | Error::Conflict(m)
-            | Error::PayloadTooLarge(m) => m.clone(),
+            | Error::PayloadTooLarge(m)
+            | Error::Unavailable(m) => m.clone(),
             Error::BadUserInput { message, .. } => message.clone(),
             Error::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");
@@ -109,6 +114,12 @@ impl From<sea_orm::DbErr> for Error {
     /// request (an app deleted while a profile was written, a field created twice at once):
     /// the client's retry will get the plain answer.
     fn from(error: sea_orm::DbErr) -> Self {
+        if is_outage(&error) {
+            tracing::warn!(%error, "database unavailable");
+            return Error::Unavailable(
+                "the database is unavailable just now: retry in a moment".into(),
+            );
+        }
         match error.sql_err() {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Error::Conflict(
                 "something this change refers to was deleted meanwhile: read it again and retry"
@@ -125,6 +136,29 @@ impl From<sea_orm::DbErr> for Error {
             }
             _ => Error::internal(error),
         }
+    }
+}
+
+/// Whether a database error means the database cannot be reached (a full pool, a refused or
+/// broken connection, a server shutting down), rather than something about this request.
+fn is_outage(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // Class 08: connection exceptions; 57P01-57P03: shutdown, crash, not yet up.
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -168,6 +202,20 @@ impl IntoResponse for Error {
         let body = serde_json::json!({
             "errors": [{ "message": self.message(), "extensions": { "code": self.code() } }]
         });
-        (status, axum::Json(body)).into_response()
+        with_retry_after((status, axum::Json(body)).into_response())
     }
+}
+
+/// Seconds a client should wait before retrying after `UNAVAILABLE`.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Adds `Retry-After` to a 503 answer.
+pub fn with_retry_after(mut response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+        );
+    }
+    response
 }

@@ -174,3 +174,14 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response) {
         }
     }
 }
+
+/// Whether any error of a response has `code`.
+pub fn has_error_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            == Some(&async_graphql::Value::from(code))
+    })
+}

@@ -278,7 +278,7 @@ fn refusal(error: Error) -> Response {
         "message": error.message(),
         "problems": problems,
     }});
-    let mut response = (error.status(), Json(body)).into_response();
+    let mut response = crate::error::with_retry_after((error.status(), Json(body)).into_response());
     if error.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

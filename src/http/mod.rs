@@ -128,7 +128,14 @@ async fn run(
     }
     let mut response = schema.execute(request).await;
     crate::graphql::ensure_error_codes(&mut response);
-    GraphQLResponse::from(response).into_response()
+    let unavailable = crate::graphql::has_error_code(&response, "UNAVAILABLE");
+    let mut http = GraphQLResponse::from(response).into_response();
+    if unavailable {
+        // The database is away: say so at the HTTP level too, so that clients and load
+        // balancers retry rather than show an error.
+        *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    crate::error::with_retry_after(http)
 }
 
 /// Reads a GraphQL request (JSON, or a multipart request with uploads), enforcing the body
@@ -347,7 +354,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            crate::error::with_retry_after(
+                (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+            )
         }
     }
 }

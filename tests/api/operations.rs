@@ -142,3 +142,53 @@ async fn large_responses_are_compressed_and_small_ones_are_not() {
     let small = send("{ __typename }", "gzip").await;
     assert!(small.headers().get("content-encoding").is_none());
 }
+
+/// The test database refuses connections and drops the ones it has, as during a restart:
+/// requests answer 503 `UNAVAILABLE` with `Retry-After`, `/readyz` is not ready; once it takes
+/// connections again the service answers without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_unavailable_and_the_service_recovers_by_itself() {
+    crate::common::skippable(async {
+        let app = TestApp::spawn(Backend::Postgres).await;
+        let token = app.user_token("ann", &[("acme", "member")]);
+        app.user_id(&token).await;
+        let admin = crate::common::postgres_admin().await;
+        let name = crate::common::database_name(&app).await;
+
+        crate::common::set_connections(&admin, &name, false).await;
+        let (status, retry_after, body) = me(&app, &token).await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(retry_after.as_deref(), Some("1"));
+        assert_eq!(error_code(&body), "UNAVAILABLE", "{body}");
+        let ready = app
+            .client
+            .get(format!("{}/readyz", app.base_url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ready.status().as_u16(), 503);
+
+        crate::common::set_connections(&admin, &name, true).await;
+        let (status, _, body) = me(&app, &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["data"]["me"]["id"].is_string(), "{body}");
+    })
+    .await
+}
+
+async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Value) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(token)
+        .json(&json!({"query": ME}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, retry_after, response.json().await.unwrap())
+}

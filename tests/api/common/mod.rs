@@ -330,3 +330,46 @@ fn count_files(folder: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// A connection to the PostgreSQL test server (not to any test's database).
+pub async fn postgres_admin() -> sea_orm::DatabaseConnection {
+    userprofile::db::connect(&Peer::Postgres.require())
+        .await
+        .unwrap()
+}
+
+/// The name of the database an app runs on.
+pub async fn database_name(app: &TestApp) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT current_database() AS name",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<String>("", "name").unwrap()
+}
+
+/// Lets a test database take connections, or refuses new ones and ends the open ones, as a
+/// restarting server does.
+pub async fn set_connections(admin: &sea_orm::DatabaseConnection, database: &str, allowed: bool) {
+    use sea_orm::ConnectionTrait;
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS {allowed}"
+        ))
+        .await
+        .unwrap();
+    if !allowed {
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+            ))
+            .await
+            .unwrap();
+    }
+}
