@@ -167,6 +167,9 @@ pub struct Limits {
     pub query_complexity: usize,
     /// Most documents kept as automatic persisted queries (APQ).
     pub persisted_queries: u64,
+    /// Seconds a GraphQL request may run before it is answered `TIMEOUT` (and its writes
+    /// rolled back).
+    pub request_seconds: u64,
     /// Largest upload in bytes (fields may set lower limits).
     pub upload_bytes: usize,
     /// Most pixels an uploaded image may have (width × height).
@@ -201,6 +204,7 @@ impl Default for Limits {
             query_depth: 16,
             query_complexity: 2_000,
             persisted_queries: 1_000,
+            request_seconds: 30,
             upload_bytes: 10 * 1024 * 1024,
             image_pixels: 40_000_000,
             app_profile_bytes: 64 * 1024,

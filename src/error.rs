@@ -44,6 +44,8 @@ pub enum Error {
     PayloadTooLarge(String),
     /// The database cannot be reached just now; the client should retry shortly.
     Unavailable(String),
+    /// The request ran longer than allowed and was stopped; nothing of it was written.
+    Timeout(String),
     /// Anything else: logged with detail, answered with a generic message.
     Internal(Arc<anyhow::Error>),
 }
@@ -72,6 +74,7 @@ impl Error {
             Error::Conflict(_) => "CONFLICT",
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unavailable(_) => "UNAVAILABLE",
+            Error::Timeout(_) => "TIMEOUT",
             Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -85,7 +88,7 @@ impl Error {
             Error::BadUserInput { .. } => StatusCode::BAD_REQUEST,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,7 +101,8 @@ impl Error {
             | Error::NotFound(m)
             | Error::Conflict(m)
             | Error::PayloadTooLarge(m)
-            | Error::Unavailable(m) => m.clone(),
+            | Error::Unavailable(m)
+            | Error::Timeout(m) => m.clone(),
             Error::BadUserInput { message, .. } => message.clone(),
             Error::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");

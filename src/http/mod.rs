@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql`, health checks; one router for the binary and the tests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -126,7 +127,16 @@ async fn run(
     {
         request = request.data(AcceptLanguage(accept.to_owned()));
     }
-    let mut response = schema.execute(request).await;
+    let allowed = Duration::from_secs(state.config.limits.request_seconds);
+    // Past the limit the execution is dropped, and with it any open transaction, which rolls
+    // back: a stopped request has written nothing.
+    let Ok(mut response) = tokio::time::timeout(allowed, schema.execute(request)).await else {
+        let seconds = allowed.as_secs();
+        return Error::Timeout(format!(
+            "the request ran longer than {seconds} s and was stopped; nothing of it was saved"
+        ))
+        .into_response();
+    };
     crate::graphql::ensure_error_codes(&mut response);
     let unavailable = crate::graphql::has_error_code(&response, "UNAVAILABLE");
     let mut http = GraphQLResponse::from(response).into_response();

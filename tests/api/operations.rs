@@ -192,3 +192,45 @@ async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Value) {
         .map(|v| v.to_str().unwrap().to_owned());
     (status, retry_after, response.json().await.unwrap())
 }
+
+/// A request held up past `limits.request_seconds` (here by a row lock another connection
+/// holds on the card) is answered `TIMEOUT` at that time, and what it had begun to write is
+/// rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_its_time_is_stopped_and_writes_nothing() {
+    crate::common::skippable(async {
+        let app = TestApp::spawn_with(Backend::Postgres, |config| {
+            config.limits.request_seconds = 1;
+        })
+        .await;
+        let token = app.user_token("ann", &[("acme", "member")]);
+        let user = app.user_id(&token).await;
+        let card = "{ me { profile { version value(key: \"nickname\") { text } } } }";
+        let before = app.ok(&token, card, json!({})).await;
+
+        let lock = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &lock,
+            &format!("SELECT 1 FROM memberships WHERE user_id = '{user}' FOR UPDATE"),
+        )
+        .await
+        .unwrap();
+        let save = "mutation { updateMyProfile(input: {values: [{key: \"nickname\", value: \"Nan\"}]}) { version } }";
+        let response = app
+            .client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .json(&json!({"query": save}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(error_code(&body), "TIMEOUT", "{body}");
+        lock.rollback().await.unwrap();
+
+        let after = app.ok(&token, card, json!({})).await;
+        assert_eq!(after, before, "the stopped save wrote nothing");
+    })
+    .await
+}
