@@ -35,6 +35,8 @@ pub struct Config {
     pub oidc: OidcConfig,
     /// Where uploaded files live.
     pub storage: StorageConfig,
+    /// Where Prometheus reads the metrics.
+    pub metrics: MetricsConfig,
     /// Counts the service's SQL statements when set (tests of statement counts; not
     /// configurable from a file).
     #[serde(skip)]
@@ -72,6 +74,18 @@ pub enum MembershipAuthority {
     /// claim out of some tokens cannot drop memberships by accident.
     #[default]
     Service,
+}
+
+/// Where `/metrics` is served: nowhere unless one of these is set, since the figures tell an
+/// outsider more than they should.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// A separate address serving only `/metrics`, without credentials (keep it internal).
+    pub listen: Option<SocketAddr>,
+    /// A secret that Prometheus sends as `Authorization: Bearer <secret>` to read `/metrics`
+    /// on the service's own address.
+    pub bearer_token: Option<String>,
 }
 
 /// Object storage for uploads.
@@ -191,6 +205,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             oidc: OidcConfig::default(),
             storage: StorageConfig::default(),
+            metrics: MetricsConfig::default(),
             statement_counter: None,
         }
     }

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod integrity;
 pub mod keyfile;
+pub mod metrics;
 pub mod profiles;
 pub mod session;
 pub mod signin;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub files: Arc<files::FileStore>,
     /// Apps and app-scoped profiles (shared with the GraphQL schema).
     pub apps: apps::Apps,
+    /// This instance's Prometheus metrics.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -54,18 +57,26 @@ impl AppState {
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
         }
-        let fields = Arc::new(fields::store::FieldRegistry::default());
-        let files = Arc::new(files::FileStore::new(&config)?);
+        let metrics = Arc::new(metrics::Metrics::new());
+        let fields = Arc::new(fields::store::FieldRegistry::new(
+            metrics.cache(metrics::CacheName::field_definitions),
+        ));
+        let files = Arc::new(files::FileStore::new(
+            &config,
+            metrics.cache(metrics::CacheName::file_rows),
+        )?);
         let apps = apps::Apps::new(db.clone(), &config.limits);
         let schema = graphql::schema(
             db.clone(),
             fields.clone(),
             files.clone(),
             apps.clone(),
+            metrics.clone(),
             &config.limits,
         );
-        let compat_schema = graphql::compat::schema(db.clone(), fields.clone(), &config.limits);
-        let auth = auth::Authenticator::new(&config)?;
+        let compat_schema =
+            graphql::compat::schema(db.clone(), fields.clone(), metrics.clone(), &config.limits);
+        let auth = auth::Authenticator::new(&config, metrics.clone())?;
         let signin = signin::SignIn::new(&config);
         let state = Arc::new(AppState {
             config,
@@ -77,6 +88,7 @@ impl AppState {
             fields,
             files,
             apps,
+            metrics,
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });

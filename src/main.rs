@@ -1,6 +1,8 @@
 //! The `userprofile` binary: parses the command line and runs one subcommand.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -119,14 +121,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("development mode: development tokens are trusted; never use in production");
     }
     let listen = config.listen;
+    let metrics_listen = config.metrics.listen;
     let state = userprofile::AppState::new(config).await?;
+    if let Some(address) = metrics_listen {
+        serve_metrics(address, state.clone()).await?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("listening on http://{listen}/graphql");
-    axum::serve(listener, userprofile::app(state))
+    let app = userprofile::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    Ok(())
+}
+
+/// Serves `/metrics` alone on `address`, beside the service.
+async fn serve_metrics(
+    address: SocketAddr,
+    state: Arc<userprofile::AppState>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for metrics"))?;
+    tracing::info!("metrics on http://{address}/metrics");
+    let router = userprofile::http::metrics::internal_router(state);
+    tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(())
 }
 

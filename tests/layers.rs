@@ -11,7 +11,15 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
-        &["error", "config", "db", "keyfile", "integrity", "core"],
+        &[
+            "error",
+            "config",
+            "db",
+            "keyfile",
+            "integrity",
+            "core",
+            "metrics",
+        ],
     ),
     ("verification", &["auth"]),
     (

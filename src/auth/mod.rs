@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::config::Config;
 pub use crate::core::TenantScope;
 use crate::error::Error;
+use crate::metrics::{CacheCounters, CacheName, Metrics, RefusalReason};
 pub use principal::{Actor, Membership, Operator, Principal, SignedInUser};
 use tokens::{TokenKind, VerifiedToken};
 
@@ -44,11 +45,14 @@ pub struct Authenticator {
     providers: oidc::Providers,
     verified: Cache<TokenHash, Arc<VerifiedToken>>,
     signed_in: Cache<TokenHash, Uuid>,
+    metrics: Arc<Metrics>,
+    verified_counters: CacheCounters,
+    signed_in_counters: CacheCounters,
 }
 
 impl Authenticator {
     /// Builds the authenticator; development tokens are trusted only in dev mode.
-    pub fn new(config: &Config) -> anyhow::Result<Authenticator> {
+    pub fn new(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Authenticator> {
         let dev_key = if config.dev_mode {
             Some(dev::DevKey::load_or_create(&config.data_dir)?)
         } else {
@@ -59,6 +63,9 @@ impl Authenticator {
             providers: oidc::Providers::new(&config.oidc.issuers)?,
             verified: token_cache(VERIFIED_CACHE_LIFETIME),
             signed_in: token_cache(Duration::from_secs(config.auth.signed_in_cache_seconds)),
+            verified_counters: metrics.cache(CacheName::verified_tokens),
+            signed_in_counters: metrics.cache(CacheName::signed_in_tokens),
+            metrics,
         })
     }
 
@@ -69,8 +76,16 @@ impl Authenticator {
 
     /// Checks a bearer token; a refusal is UNAUTHENTICATED and says which check failed.
     pub async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, Error> {
+        self.verify_counted(token).await.inspect_err(|refusal| {
+            self.metrics.token_refused(refusal_reason(refusal));
+        })
+    }
+
+    async fn verify_counted(&self, token: &str) -> Result<Arc<VerifiedToken>, Error> {
         let hash = token_hash(token);
-        if let Some(hit) = self.verified.get(&hash).await {
+        let cached = self.verified.get(&hash).await;
+        self.verified_counters.record(cached.is_some());
+        if let Some(hit) = cached {
             // The rule fresh verification applied, with the same leeway.
             if let Err(refusal) = hit.lifetime.check(now()) {
                 self.verified.invalidate(&hash).await;
@@ -105,7 +120,9 @@ impl Authenticator {
             )),
             TokenKind::User => {
                 let hash = token_hash(token);
-                if let Some(id) = self.signed_in.get(&hash).await {
+                let cached = self.signed_in.get(&hash).await;
+                self.signed_in_counters.record(cached.is_some());
+                if let Some(id) = cached {
                     return Ok(Identity::User(id));
                 }
                 let id = sign_in(verified).await?;
@@ -154,6 +171,33 @@ pub(crate) fn refusal(error: &jsonwebtoken::errors::Error) -> Error {
     Error::Unauthenticated(check.to_owned())
 }
 
+/// The metrics label of a refusal, read from the messages this module's refusals write (a
+/// unit test pins each one).
+fn refusal_reason(refusal: &Error) -> RefusalReason {
+    let Error::Unauthenticated(message) = refusal else {
+        return RefusalReason::other;
+    };
+    const REASONS: &[(&str, RefusalReason)] = &[
+        ("well-formed", RefusalReason::malformed),
+        ("unsigned", RefusalReason::malformed),
+        ("expired", RefusalReason::expired),
+        ("not valid yet", RefusalReason::not_yet_valid),
+        ("signature", RefusalReason::signature),
+        ("algorithm", RefusalReason::algorithm),
+        ("signing key", RefusalReason::unknown_key),
+        ("HMAC", RefusalReason::algorithm),
+        ("issuer", RefusalReason::issuer),
+        ("audience", RefusalReason::audience),
+        ("claim", RefusalReason::missing_claim),
+        ("development mode is off", RefusalReason::development_off),
+        ("cannot be reached", RefusalReason::provider_unavailable),
+    ];
+    REASONS
+        .iter()
+        .find(|(phrase, _)| message.contains(phrase))
+        .map_or(RefusalReason::other, |(_, reason)| *reason)
+}
+
 /// A cache keyed by token hash whose entries live at most `lifetime`; the token's lifetime is
 /// checked on every hit besides.
 fn token_cache<V: Clone + Send + Sync + 'static>(lifetime: Duration) -> Cache<TokenHash, V> {
@@ -169,4 +213,69 @@ fn token_hash(token: &str) -> TokenHash {
 
 fn now() -> i64 {
     jsonwebtoken::get_current_timestamp() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_message_has_its_reason() {
+        let cases = [
+            (
+                "the bearer token is not a well-formed JWT",
+                RefusalReason::malformed,
+            ),
+            (
+                "unsigned tokens (alg: none) are refused",
+                RefusalReason::malformed,
+            ),
+            ("the token has expired", RefusalReason::expired),
+            (
+                "the token is not valid yet (nbf)",
+                RefusalReason::not_yet_valid,
+            ),
+            ("the token's signature is invalid", RefusalReason::signature),
+            (
+                "the token's algorithm RS256 does not match its signing key",
+                RefusalReason::algorithm,
+            ),
+            (
+                "the token's signing key k1 is not among the issuer's keys",
+                RefusalReason::unknown_key,
+            ),
+            (
+                "HMAC-signed tokens are refused: this issuer signs with public keys",
+                RefusalReason::algorithm,
+            ),
+            (
+                "the token's issuer \"x\" is not trusted",
+                RefusalReason::issuer,
+            ),
+            (
+                "the token's audience is not accepted",
+                RefusalReason::audience,
+            ),
+            (
+                "the token lacks a required claim (exp)",
+                RefusalReason::missing_claim,
+            ),
+            (
+                "development tokens are not accepted: development mode is off",
+                RefusalReason::development_off,
+            ),
+            (
+                "the identity provider https://id cannot be reached to check the token",
+                RefusalReason::provider_unavailable,
+            ),
+        ];
+        for (message, reason) in cases {
+            let refusal = Error::Unauthenticated(message.to_owned());
+            assert_eq!(refusal_reason(&refusal), reason, "{message}");
+        }
+        assert_eq!(
+            refusal_reason(&Error::NotFound("x".into())),
+            RefusalReason::other
+        );
+    }
 }

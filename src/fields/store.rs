@@ -26,6 +26,7 @@ use crate::core::{Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
 use crate::integrity::nul;
 use crate::integrity::version::{stale, versioned_update};
+use crate::metrics::CacheCounters;
 
 /// The definitions of one tenant in display order, archived ones included.
 #[derive(Debug, Default)]
@@ -65,10 +66,18 @@ impl TenantFields {
 /// Caches each tenant's definitions, so card reads cost no definition query.
 pub struct FieldRegistry {
     cache: Cache<Uuid, Arc<TenantFields>>,
+    counters: CacheCounters,
 }
 
 impl Default for FieldRegistry {
     fn default() -> Self {
+        FieldRegistry::new(CacheCounters::default())
+    }
+}
+
+impl FieldRegistry {
+    /// A registry counting its lookups into `counters`.
+    pub fn new(counters: CacheCounters) -> FieldRegistry {
         // A bounded lifetime also bounds staleness across instances until change
         // notifications between instances exist.
         FieldRegistry {
@@ -76,18 +85,19 @@ impl Default for FieldRegistry {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            counters,
         }
     }
-}
 
-impl FieldRegistry {
     /// The definitions of `tenant_id`, from the cache or the database.
     pub async fn of_tenant(
         &self,
         db: &impl ConnectionTrait,
         tenant_id: Uuid,
     ) -> Result<Arc<TenantFields>> {
-        if let Some(hit) = self.cache.get(&tenant_id).await {
+        let cached = self.cache.get(&tenant_id).await;
+        self.counters.record(cached.is_some());
+        if let Some(hit) = cached {
             return Ok(hit);
         }
         let fields = Arc::new(load(db, tenant_id).await?);

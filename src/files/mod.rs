@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::core::TenantScope;
 use crate::error::{Error, Result};
 use crate::fields::{FieldDefinition, FieldKind};
+use crate::metrics::CacheCounters;
 
 /// How long a signed file URL stays valid, at least; URLs are stable within a window so that
 /// browsers can cache them.
@@ -54,6 +55,7 @@ pub struct FileStore {
     rows: moka::future::Cache<Uuid, Option<file::Model>>,
     /// Small objects (thumbnails, icons) by key, in memory: content-addressed, so never stale.
     hot: moka::future::Cache<String, Bytes>,
+    row_counters: CacheCounters,
     signing_key: Vec<u8>,
     /// Largest upload accepted at all.
     pub upload_bytes: usize,
@@ -80,7 +82,7 @@ struct Prepared {
 
 impl FileStore {
     /// Opens the configured object store and loads (or creates) the URL signing key.
-    pub fn new(config: &Config) -> anyhow::Result<FileStore> {
+    pub fn new(config: &Config, row_counters: CacheCounters) -> anyhow::Result<FileStore> {
         let default_url = format!("file://{}", config.data_dir.join("files").display());
         let url = config.storage.url.as_deref().unwrap_or(&default_url);
         let signing_key = match &config.storage.url_signing_key {
@@ -97,6 +99,7 @@ impl FileStore {
                 .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
                 .max_capacity(HOT_CACHE_BYTES)
                 .build(),
+            row_counters,
             signing_key,
             upload_bytes: config.limits.upload_bytes,
             max_pixels: config.limits.image_pixels,
@@ -268,7 +271,9 @@ impl FileStore {
 
     /// The file row with `id`, cached: serving a file costs no query on a hit.
     pub async fn row(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Option<file::Model>> {
-        if let Some(hit) = self.rows.get(&id).await {
+        let cached = self.rows.get(&id).await;
+        self.row_counters.record(cached.is_some());
+        if let Some(hit) = cached {
             return Ok(hit);
         }
         let row = file::Entity::find_by_id(id).one(db).await?;

@@ -1,6 +1,7 @@
 //! Apps and app-scoped JSON profiles: thin resolvers over [`crate::apps`].
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_graphql::registry::Registry;
 use async_graphql::types::Json;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use entity::{app, app_profile};
 use serde_json::Value;
 
+use super::context_data;
 use super::guard::{OperatorGuard, RoleGuard};
 use super::tenants::parse_user_id;
 use crate::apps::problems::{self, Problem};
@@ -19,6 +21,7 @@ use crate::apps::{
     AppChange, Apps, BulkItem, BulkOutcome, DeletedApp, IntoDocument, NewApp, OwnProfiles,
 };
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::session::Session;
 
 /// An app that keeps per-user JSON profiles.
@@ -313,8 +316,11 @@ impl AppMutation {
     ) -> async_graphql::Result<BulkResult> {
         let tenant = Session::of(ctx)?.operator()?;
         let items = bulk_items(profiles)?;
-        let outcome = domain(ctx)?.create_many(&tenant, items, on_existing.into());
-        Ok(outcome.await?.into())
+        let outcome = domain(ctx)?
+            .create_many(&tenant, items, on_existing.into())
+            .await?;
+        context_data::<Arc<Metrics>>(ctx)?.bulk_rows_written(outcome.created + outcome.replaced);
+        Ok(outcome.into())
     }
 
     /// Creates the signed-in user's profile for an app; CONFLICT when it exists.

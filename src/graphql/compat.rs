@@ -27,11 +27,13 @@ pub type CompatSchema = Schema<CompatQuery, EmptyMutation, EmptySubscription>;
 pub fn schema(
     db: DatabaseConnection,
     registry: Arc<FieldRegistry>,
+    metrics: Arc<crate::metrics::Metrics>,
     limits: &Limits,
 ) -> CompatSchema {
     builder()
         .data(db)
         .data(registry)
+        .extension(super::operation_metrics::OperationMetrics::new(metrics))
         .extension(super::request_check::RequestCheck::new(limits))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)

@@ -11,6 +11,7 @@ pub mod loaders;
 mod me;
 mod nesting;
 mod nul_guard;
+mod operation_metrics;
 mod persisted;
 mod profiles;
 pub mod request_check;
@@ -27,6 +28,7 @@ use crate::error::Error;
 use crate::fields::labels::{self, Localized, Preferences};
 use crate::fields::store::FieldRegistry;
 use crate::files::FileStore;
+use crate::metrics::Metrics;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub fn schema(
     registry: Arc<FieldRegistry>,
     files: Arc<FileStore>,
     apps: crate::apps::Apps,
+    metrics: Arc<Metrics>,
     limits: &Limits,
 ) -> AppSchema {
     builder()
@@ -69,6 +72,8 @@ pub fn schema(
         .data(db)
         .data(registry)
         .data(files)
+        .data(metrics.clone())
+        .extension(operation_metrics::OperationMetrics::new(metrics))
         .extension(request_check::RequestCheck::new(limits))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)

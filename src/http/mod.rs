@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod compat;
 mod files;
+pub mod metrics;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -44,6 +45,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/files/{id}", get(files::serve_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::guarded))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression())
         .layer(TraceLayer::new_for_http())

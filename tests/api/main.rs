@@ -19,6 +19,7 @@ mod identity;
 mod integrity;
 mod keyfiles;
 mod loaders;
+mod metrics;
 mod oidc;
 mod operations;
 mod profiles;
