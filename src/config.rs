@@ -184,6 +184,12 @@ pub struct Limits {
     /// Seconds a GraphQL request may run before it is answered `TIMEOUT` (and its writes
     /// rolled back).
     pub request_seconds: u64,
+    /// Seconds one database statement may run (waiting for locks included) before PostgreSQL
+    /// cancels it and the request is answered `TIMEOUT`; not enforced on SQLite.
+    pub statement_seconds: u64,
+    /// Seconds a client may take to send a request's headers and body: a client trickling a
+    /// body cannot hold a connection longer (answered 408).
+    pub body_seconds: u64,
     /// Largest upload in bytes (fields may set lower limits).
     pub upload_bytes: usize,
     /// Most pixels an uploaded image may have (width × height).
@@ -220,6 +226,8 @@ impl Default for Limits {
             query_complexity: 2_000,
             persisted_queries: 1_000,
             request_seconds: 30,
+            statement_seconds: 20,
+            body_seconds: 30,
             upload_bytes: 10 * 1024 * 1024,
             image_pixels: 40_000_000,
             app_profile_bytes: 64 * 1024,

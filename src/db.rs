@@ -9,6 +9,17 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connects to `url`, creating the SQLite file and its folder when needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, None).await
+}
+
+/// Connects like [`connect`]; on PostgreSQL, a statement running longer than
+/// `statement_timeout` (waiting for a lock included) is cancelled by the server, and the
+/// request that ran it answered `TIMEOUT`. SQLite cannot cancel a statement: there, only the
+/// request timeout applies.
+pub async fn connect_with(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url)
         && let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
@@ -26,12 +37,28 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
+    if let Some(timeout) = statement_timeout {
+        let milliseconds = timeout.as_millis().to_string();
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([("statement_timeout", milliseconds.as_str())])
+        });
+    }
     Ok(Database::connect(options).await?)
 }
 
 /// Connects and applies every pending migration.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Connects as the service does: migrations applied, statements limited by `limits`.
+pub async fn connect_service(
+    url: &str,
+    limits: &crate::config::Limits,
+) -> anyhow::Result<DatabaseConnection> {
+    let db = connect_with(url, Some(Duration::from_secs(limits.statement_seconds))).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }

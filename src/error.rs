@@ -46,6 +46,8 @@ pub enum Error {
     Unavailable(String),
     /// The request ran longer than allowed and was stopped; nothing of it was written.
     Timeout(String),
+    /// The client sent its request too slowly; it was not read to the end.
+    SlowClient(String),
     /// Anything else: logged with detail, answered with a generic message.
     Internal(Arc<anyhow::Error>),
 }
@@ -74,7 +76,7 @@ impl Error {
             Error::Conflict(_) => "CONFLICT",
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unavailable(_) => "UNAVAILABLE",
-            Error::Timeout(_) => "TIMEOUT",
+            Error::Timeout(_) | Error::SlowClient(_) => "TIMEOUT",
             Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -89,6 +91,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) | Error::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::SlowClient(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,7 +105,8 @@ impl Error {
             | Error::Conflict(m)
             | Error::PayloadTooLarge(m)
             | Error::Unavailable(m)
-            | Error::Timeout(m) => m.clone(),
+            | Error::Timeout(m)
+            | Error::SlowClient(m) => m.clone(),
             Error::BadUserInput { message, .. } => message.clone(),
             Error::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");
@@ -124,6 +128,12 @@ impl From<sea_orm::DbErr> for Error {
                 "the database is unavailable just now: retry in a moment".into(),
             );
         }
+        if is_statement_timeout(&error) {
+            return Error::Timeout(
+                "a database statement ran too long and was cancelled; nothing of the request was saved"
+                    .into(),
+            );
+        }
         match error.sql_err() {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Error::Conflict(
                 "something this change refers to was deleted meanwhile: read it again and retry"
@@ -140,6 +150,17 @@ impl From<sea_orm::DbErr> for Error {
             }
             _ => Error::internal(error),
         }
+    }
+}
+
+/// Whether PostgreSQL cancelled a statement that ran past `statement_timeout` (57014).
+fn is_statement_timeout(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(inner.as_ref(), sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+        }
+        _ => false,
     }
 }
 

@@ -53,7 +53,7 @@ impl AppState {
     /// Connects to the database, applies migrations and builds the schema; the identity
     /// providers' keys are fetched in the background.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
-        let mut db = db::connect_and_migrate(&config.database_url).await?;
+        let mut db = db::connect_service(&config.database_url, &config.limits).await?;
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
         }

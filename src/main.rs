@@ -130,10 +130,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!("listening on http://{listen}/graphql");
-    let app = userprofile::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let header_seconds = state.config.limits.body_seconds;
+    let app = userprofile::app(state);
+    userprofile::http::server::serve(listener, app, header_seconds, shutdown_signal()).await;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{body_limit, read_body, session};
+use super::{BodyLimit, body_limit, read_body, session};
 use crate::AppState;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{BulkItem, OnExisting, OwnProfiles};
@@ -207,7 +207,7 @@ async fn openapi() -> Response {
 /// Reads and parses a JSON body of at most `limit` bytes.
 async fn json_body<T: serde::de::DeserializeOwned>(
     body: axum::extract::Request,
-    limit: usize,
+    limit: BodyLimit,
     headers: &HeaderMap,
 ) -> Result<T, Error> {
     let announced = headers

@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 pub mod compat;
 mod files;
 pub mod metrics;
+pub mod server;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -144,14 +145,20 @@ async fn run(
         .into_response();
     };
     crate::graphql::ensure_error_codes(&mut response);
-    let unavailable = crate::graphql::has_error_code(&response, "UNAVAILABLE");
+    let status = retry_status(&response);
     let mut http = GraphQLResponse::from(response).into_response();
-    if unavailable {
-        // The database is away: say so at the HTTP level too, so that clients and load
-        // balancers retry rather than show an error.
-        *http.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    if let Some(status) = status {
+        *http.status_mut() = status;
     }
     crate::error::with_retry_after(http)
+}
+
+/// The HTTP status of a GraphQL answer whose errors say "retry later" (the database away, a
+/// request or statement stopped): said at the HTTP level too, so that clients and load
+/// balancers retry rather than show an error.
+fn retry_status(response: &async_graphql::Response) -> Option<StatusCode> {
+    let has = |code| crate::graphql::has_error_code(response, code);
+    (has("UNAVAILABLE") || has("TIMEOUT")).then_some(StatusCode::SERVICE_UNAVAILABLE)
 }
 
 /// Reads a GraphQL request (JSON, or a multipart request with uploads), enforcing the body
@@ -174,18 +181,21 @@ async fn receive(
         let announced = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-        return receive_json(body, limit, announced.unwrap_or(0).min(limit)).await;
+        return receive_json(body, limit, announced.unwrap_or(0).min(limit.bytes)).await;
     }
-    let limit = limit + state.files.upload_bytes;
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let stream = limited(body, limit, exceeded.clone());
+    let limit = BodyLimit {
+        bytes: limit.bytes + state.files.upload_bytes,
+        ..limit
+    };
+    let stopped = Arc::new(Stopped::default());
+    let stream = limited(body, limit, stopped.clone());
     let options = MultipartOptions::default()
         .max_file_size(state.files.upload_bytes)
         .max_num_files(4);
     let parsed = receive_body(content_type, stream.into_async_read(), options).await;
     match parsed {
         Ok(request) => Ok(request),
-        Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(error) if stopped.early() => Err(stopped.error(limit, error)),
         Err(ParseRequestError::PayloadTooLarge) => Err(Error::PayloadTooLarge(format!(
             "uploads are limited to {} bytes",
             state.files.upload_bytes
@@ -203,7 +213,7 @@ const PARSE_INLINE_BYTES: usize = 64 * 1024;
 /// `announced` (the Content-Length, within the limit) sizes the buffer up front.
 async fn receive_json(
     body: axum::extract::Request,
-    limit: usize,
+    limit: BodyLimit,
     announced: usize,
 ) -> Result<async_graphql::Request, Error> {
     let bytes = read_body(body, limit, announced).await?;
@@ -219,16 +229,16 @@ async fn receive_json(
 /// `announced` (the Content-Length, within the limit) sizes the buffer up front.
 async fn read_body(
     body: axum::extract::Request,
-    limit: usize,
+    limit: BodyLimit,
     announced: usize,
 ) -> Result<Vec<u8>, Error> {
-    let exceeded = Arc::new(AtomicBool::new(false));
-    let mut stream = std::pin::pin!(limited(body, limit, exceeded.clone()));
-    let mut bytes = Vec::with_capacity(announced.min(limit));
+    let stopped = Arc::new(Stopped::default());
+    let mut stream = std::pin::pin!(limited(body, limit, stopped.clone()));
+    let mut bytes = Vec::with_capacity(announced.min(limit.bytes));
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(_) if exceeded.load(Ordering::Relaxed) => return Err(too_large(limit)),
+            Err(error) if stopped.early() => return Err(stopped.error(limit, error)),
             Err(error) => return Err(unreadable(error)),
         }
     }
@@ -244,26 +254,71 @@ fn parse_json(bytes: &[u8]) -> Result<async_graphql::Request, Error> {
     serde_json::from_slice(bytes).map_err(unreadable)
 }
 
-/// The body as a stream that fails (and sets `exceeded`) once more than `limit` bytes arrived.
+/// How much body a caller may send, and how long it may take to send it.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit {
+    /// Most bytes.
+    pub bytes: usize,
+    /// Most time from the handler's start to the body's last byte.
+    pub within: Duration,
+}
+
+/// Why a body stream was cut short, if it was.
+#[derive(Default)]
+struct Stopped {
+    too_large: AtomicBool,
+    too_slow: AtomicBool,
+}
+
+impl Stopped {
+    fn early(&self) -> bool {
+        self.too_large.load(Ordering::Relaxed) || self.too_slow.load(Ordering::Relaxed)
+    }
+
+    fn error(&self, limit: BodyLimit, cause: impl std::fmt::Display) -> Error {
+        if self.too_large.load(Ordering::Relaxed) {
+            return Error::PayloadTooLarge(format!(
+                "the request body exceeds {} bytes",
+                limit.bytes
+            ));
+        }
+        tracing::debug!(%cause, "request body cut off");
+        Error::SlowClient(format!(
+            "the request body did not arrive within {} s",
+            limit.within.as_secs()
+        ))
+    }
+}
+
+/// The body as a stream that fails once more than `limit.bytes` arrived, or once
+/// `limit.within` has passed (a client trickling its body cannot hold a connection), saying
+/// which in `stopped`.
 fn limited(
     body: axum::extract::Request,
-    limit: usize,
-    exceeded: Arc<AtomicBool>,
+    limit: BodyLimit,
+    stopped: Arc<Stopped>,
 ) -> impl async_graphql::futures_util::Stream<Item = std::io::Result<bytes::Bytes>> {
+    use async_graphql::futures_util::stream;
+    let deadline = tokio::time::Instant::now() + limit.within;
     let mut received = 0usize;
-    body.into_body().into_data_stream().map(move |chunk| {
+    let too_large = stopped.clone();
+    let bytes = body.into_body().into_data_stream().map(move |chunk| {
         let chunk = chunk.map_err(std::io::Error::other)?;
         received += chunk.len();
-        if received > limit {
-            exceeded.store(true, Ordering::Relaxed);
+        if received > limit.bytes {
+            too_large.too_large.store(true, Ordering::Relaxed);
             return Err(std::io::Error::other("request body too large"));
         }
         Ok(chunk)
-    })
-}
-
-fn too_large(limit: usize) -> Error {
-    Error::PayloadTooLarge(format!("the request body exceeds {limit} bytes"))
+    });
+    let late = stream::once(async move {
+        let late = tokio::time::Instant::now() >= deadline;
+        stopped.too_slow.store(late, Ordering::Relaxed);
+        late.then(|| Err(std::io::Error::from(std::io::ErrorKind::TimedOut)))
+    });
+    bytes
+        .take_until(tokio::time::sleep_until(deadline))
+        .chain(late.filter_map(std::future::ready))
 }
 
 fn unreadable(error: impl std::fmt::Display) -> Error {
@@ -272,10 +327,14 @@ fn unreadable(error: impl std::fmt::Display) -> Error {
 
 /// The largest body (besides uploads) a caller may send: operators are trusted service
 /// accounts whose bulk mutations carry many items; everybody else gets the ordinary limit.
-pub fn body_limit(limits: &Limits, session: &Session) -> usize {
-    match session.principal() {
+pub fn body_limit(limits: &Limits, session: &Session) -> BodyLimit {
+    let bytes = match session.principal() {
         Ok(Principal::Operator(_)) => limits.bulk_body_bytes,
         _ => limits.body_bytes,
+    };
+    BodyLimit {
+        bytes,
+        within: Duration::from_secs(limits.body_seconds),
     }
 }
 

@@ -193,44 +193,125 @@ async fn me(app: &TestApp, token: &str) -> (u16, Option<String>, Value) {
     (status, retry_after, response.json().await.unwrap())
 }
 
-/// A request held up past `limits.request_seconds` (here by a row lock another connection
-/// holds on the card) is answered `TIMEOUT` at that time, and what it had begun to write is
-/// rolled back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_past_its_time_is_stopped_and_writes_nothing() {
-    crate::common::skippable(async {
-        let app = TestApp::spawn_with(Backend::Postgres, |config| {
-            config.limits.request_seconds = 1;
-        })
-        .await;
-        let token = app.user_token("ann", &[("acme", "member")]);
-        let user = app.user_id(&token).await;
-        let card = "{ me { profile { version value(key: \"nickname\") { text } } } }";
-        let before = app.ok(&token, card, json!({})).await;
+/// A save held up by a row lock another connection holds on the card, under `configure`:
+/// checks it is answered `TIMEOUT` (503) and wrote nothing.
+async fn held_up_save_times_out(configure: impl FnOnce(&mut userprofile::config::Config)) {
+    let app = TestApp::spawn_with(Backend::Postgres, configure).await;
+    let token = app.user_token("ann", &[("acme", "member")]);
+    let user = app.user_id(&token).await;
+    let card = "{ me { profile { version value(key: \"nickname\") { text } } } }";
+    let before = app.ok(&token, card, json!({})).await;
 
-        let lock = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &lock,
-            &format!("SELECT 1 FROM memberships WHERE user_id = '{user}' FOR UPDATE"),
-        )
+    let lock = sea_orm::TransactionTrait::begin(&app.db).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &lock,
+        &format!("SELECT 1 FROM memberships WHERE user_id = '{user}' FOR UPDATE"),
+    )
+    .await
+    .unwrap();
+    let save = "mutation { updateMyProfile(input: {values: [{key: \"nickname\", value: \"Nan\"}]}) { version } }";
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base_url))
+        .bearer_auth(&token)
+        .json(&json!({"query": save}))
+        .send()
         .await
         .unwrap();
-        let save = "mutation { updateMyProfile(input: {values: [{key: \"nickname\", value: \"Nan\"}]}) { version } }";
-        let response = app
-            .client
-            .post(format!("{}/graphql", app.base_url))
-            .bearer_auth(&token)
-            .json(&json!({"query": save}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 503);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(error_code(&body), "TIMEOUT", "{body}");
-        lock.rollback().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((status, error_code(&body)), (503, "TIMEOUT"), "{body}");
+    lock.rollback().await.unwrap();
 
-        let after = app.ok(&token, card, json!({})).await;
-        assert_eq!(after, before, "the stopped save wrote nothing");
-    })
+    let after = app.ok(&token, card, json!({})).await;
+    assert_eq!(after, before, "the stopped save wrote nothing");
+}
+
+/// A request held up past `limits.request_seconds` is answered `TIMEOUT` at that time, and
+/// what it had begun to write is rolled back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_its_time_is_stopped_and_writes_nothing() {
+    crate::common::skippable(held_up_save_times_out(|config| {
+        config.limits.request_seconds = 1;
+    }))
     .await
+}
+
+/// A statement past `limits.statement_seconds` is cancelled by PostgreSQL, well before the
+/// request's own limit: `TIMEOUT`, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_past_its_time_is_cancelled_and_writes_nothing() {
+    crate::common::skippable(held_up_save_times_out(|config| {
+        config.limits.request_seconds = 600;
+        config.limits.statement_seconds = 1;
+    }))
+    .await
+}
+
+/// Writes `head` on a fresh connection, then trickles `body` a byte at a time every 200 ms,
+/// and returns what the server answered (up to its closing the connection), with how long it
+/// took to stop listening.
+async fn trickle(app: &TestApp, head: &str, body: &[u8]) -> (String, std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.base_url.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let started = std::time::Instant::now();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let body = body.to_vec();
+    let sending = tokio::spawn(async move {
+        for byte in body {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if writer.write_all(&[byte]).await.is_err() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        reader.read_to_end(&mut answer),
+    )
+    .await;
+    sending.abort();
+    assert!(read.is_ok(), "the server still listens after 20 s");
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// A body trickled slower than `limits.body_seconds` allows is cut off: 408 with `TIMEOUT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_cut_off() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.limits.body_seconds = 1;
+    })
+    .await;
+    // Trickled whole, this body would take 13 s.
+    let body = format!("{}{}", r#"{"query": "{ __typename }"}"#, " ".repeat(40));
+    let body = body.as_bytes();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let (answer, took) = trickle(&app, &head, body).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("TIMEOUT"), "{answer}");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}
+
+/// Headers trickled slower than `limits.body_seconds` allows: the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_headers_are_cut_off() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.limits.body_seconds = 1;
+    })
+    .await;
+    let headers = b"Host: test\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let (answer, took) = trickle(&app, "GET /healthz HTTP/1.1\r\n", headers).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // Trickled whole, these headers would take 14 s.
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }

@@ -199,9 +199,15 @@ impl TestApp {
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let app =
-            userprofile::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let header_seconds = state.config.limits.body_seconds;
+        let app = userprofile::app(state);
+        let never = std::future::pending();
+        tokio::spawn(userprofile::http::server::serve(
+            listener,
+            app,
+            header_seconds,
+            never,
+        ));
         TestApp {
             base_url: format!("http://{address}"),
             client: reqwest::Client::new(),
