@@ -37,6 +37,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Where Prometheus reads the metrics.
     pub metrics: MetricsConfig,
+    /// Requests per minute each caller may make.
+    pub rate_limits: RateLimits,
     /// Counts the service's SQL statements when set (tests of statement counts; not
     /// configurable from a file).
     #[serde(skip)]
@@ -74,6 +76,34 @@ pub enum MembershipAuthority {
     /// claim out of some tokens cannot drop memberships by accident.
     #[default]
     Service,
+}
+
+/// Rate-limit budgets, per minute and caller (see `crate::ratelimit`); 0 turns one off.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Requests of a signed-in principal.
+    pub requests_per_minute: u32,
+    /// Requests of one client address without a (valid) token.
+    pub anonymous_per_minute: u32,
+    /// Requests carrying uploads.
+    pub uploads_per_minute: u32,
+    /// Bulk writes (`createAppProfiles`, `POST /app/profiles/bulk`).
+    pub bulk_per_minute: u32,
+    /// Requests with a search (any field given a `search` argument).
+    pub search_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            requests_per_minute: 1_200,
+            anonymous_per_minute: 120,
+            uploads_per_minute: 60,
+            bulk_per_minute: 20,
+            search_per_minute: 300,
+        }
+    }
 }
 
 /// Where `/metrics` is served: nowhere unless one of these is set, since the figures tell an
@@ -212,6 +242,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             storage: StorageConfig::default(),
             metrics: MetricsConfig::default(),
+            rate_limits: RateLimits::default(),
             statement_counter: None,
         }
     }

@@ -48,6 +48,13 @@ pub enum Error {
     Timeout(String),
     /// The client sent its request too slowly; it was not read to the end.
     SlowClient(String),
+    /// The caller spent a rate-limit budget; it may retry after `retry_after_seconds`.
+    RateLimited {
+        /// What was limited, and when to retry.
+        message: String,
+        /// Seconds until the budget allows the request.
+        retry_after_seconds: u64,
+    },
     /// Anything else: logged with detail, answered with a generic message.
     Internal(Arc<anyhow::Error>),
 }
@@ -77,6 +84,7 @@ impl Error {
             Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Error::Unavailable(_) => "UNAVAILABLE",
             Error::Timeout(_) | Error::SlowClient(_) => "TIMEOUT",
+            Error::RateLimited { .. } => "RATE_LIMITED",
             Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -92,6 +100,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unavailable(_) | Error::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::SlowClient(_) => StatusCode::REQUEST_TIMEOUT,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,7 +116,9 @@ impl Error {
             | Error::Unavailable(m)
             | Error::Timeout(m)
             | Error::SlowClient(m) => m.clone(),
-            Error::BadUserInput { message, .. } => message.clone(),
+            Error::BadUserInput { message, .. } | Error::RateLimited { message, .. } => {
+                message.clone()
+            }
             Error::Internal(error) => {
                 tracing::error!(error = ?error, "internal error");
                 "internal error; the details are in the server log".to_owned()
@@ -203,8 +214,12 @@ impl From<Error> for async_graphql::Error {
             Error::BadUserInput { problems, .. } if !problems.is_empty() => Some(problems.clone()),
             _ => None,
         };
+        let retry_after = error.retry_after();
         async_graphql::Error::new(error.message()).extend_with(|_, extensions| {
             extensions.set("code", code);
+            if let Some(seconds) = retry_after {
+                extensions.set("retryAfter", seconds);
+            }
             if let Some(problems) = &problems {
                 let list: Vec<async_graphql::Value> = problems
                     .iter()
@@ -224,23 +239,43 @@ impl From<Error> for async_graphql::Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
+        let mut extensions = serde_json::json!({ "code": self.code() });
+        if let Some(seconds) = self.retry_after() {
+            extensions["retryAfter"] = seconds.into();
+        }
         let body = serde_json::json!({
-            "errors": [{ "message": self.message(), "extensions": { "code": self.code() } }]
+            "errors": [{ "message": self.message(), "extensions": extensions }]
         });
-        with_retry_after((status, axum::Json(body)).into_response())
+        let response = (status, axum::Json(body)).into_response();
+        match self.retry_after() {
+            Some(seconds) => retry_after(response, seconds),
+            None => response,
+        }
     }
+}
+
+impl Error {
+    /// Seconds after which a retry may succeed, for errors that say "later".
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Unavailable(_) | Error::Timeout(_) => Some(RETRY_AFTER_SECONDS),
+            Error::RateLimited {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+}
+
+/// Adds `Retry-After: seconds`.
+pub fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(seconds),
+    );
+    response
 }
 
 /// Seconds a client should wait before retrying after `UNAVAILABLE`.
-pub const RETRY_AFTER_SECONDS: u32 = 1;
-
-/// Adds `Retry-After` to a 503 answer.
-pub fn with_retry_after(mut response: Response) -> Response {
-    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
-        );
-    }
-    response
-}
+pub const RETRY_AFTER_SECONDS: u64 = 1;

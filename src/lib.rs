@@ -16,6 +16,7 @@ pub mod integrity;
 pub mod keyfile;
 pub mod metrics;
 pub mod profiles;
+pub mod ratelimit;
 pub mod session;
 pub mod signin;
 pub mod tenants;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub apps: apps::Apps,
     /// This instance's Prometheus metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// This instance's rate limits.
+    pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl AppState {
@@ -66,12 +69,19 @@ impl AppState {
             metrics.cache(metrics::CacheName::file_rows),
         )?);
         let apps = apps::Apps::new(db.clone(), &config.limits);
+        let limiter = Arc::new(ratelimit::RateLimiter::new(
+            &config.rate_limits,
+            metrics.clone(),
+        ));
+        tokio::spawn(forget_idle_callers(Arc::downgrade(&limiter)));
+
         let schema = graphql::schema(
             db.clone(),
             fields.clone(),
             files.clone(),
             apps.clone(),
             metrics.clone(),
+            limiter.clone(),
             &config.limits,
         );
         let compat_schema =
@@ -89,10 +99,24 @@ impl AppState {
             files,
             apps,
             metrics,
+            limiter,
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });
         Ok(state)
+    }
+}
+
+/// Once a minute, drops the rate-limit state of callers whose budgets are full again; ends
+/// with the instance.
+async fn forget_idle_callers(limiter: std::sync::Weak<ratelimit::RateLimiter>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        let Some(limiter) = limiter.upgrade() else {
+            return;
+        };
+        limiter.forget_idle();
     }
 }
 

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{Actor, Operator, Principal, SignedInUser};
 use crate::core::capabilities::{self as caps, GlobalOperator, Standing, TenantScope};
 use crate::error::Error;
+use crate::ratelimit::Caller;
 
 /// What a request may do, handed to resolvers through the GraphQL context. It resolves the
 /// active tenant once and mints capabilities from it on request (see [`crate::core::capabilities`]).
@@ -50,6 +51,17 @@ impl Session {
     /// The caller, or UNAUTHENTICATED.
     pub fn principal(&self) -> Result<&Principal, Error> {
         self.principal.as_ref().ok_or_else(unauthenticated)
+    }
+
+    /// Whose rate-limit budgets this session spends: its principal's (a costly operation
+    /// needs one, so anonymous sessions have none).
+    pub fn caller(&self) -> Result<Caller, Error> {
+        Ok(match self.principal()? {
+            Principal::User(user) => Caller::Principal(format!("user {}", user.user.id)),
+            Principal::Operator(operator) => {
+                Caller::Principal(format!("operator {}", operator.client_id))
+            }
+        })
     }
 
     /// The signed-in person; operators have no card of their own and get FORBIDDEN.

@@ -81,6 +81,13 @@ impl Authenticator {
         })
     }
 
+    /// Who a token speaks for (issuer and subject), if it verifies; a refusal is not counted
+    /// here (the request's own verification counts it).
+    pub async fn subject_quietly(&self, token: &str) -> Option<String> {
+        let verified = self.verify_counted(token).await.ok()?;
+        Some(format!("{} {}", verified.issuer, verified.subject))
+    }
+
     async fn verify_counted(&self, token: &str) -> Result<Arc<VerifiedToken>, Error> {
         let hash = token_hash(token);
         let cached = self.verified.get(&hash).await;

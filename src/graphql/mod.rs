@@ -2,6 +2,7 @@
 
 mod apps;
 pub mod compat;
+mod cost_budget;
 mod expansion;
 mod federation;
 mod fields;
@@ -65,6 +66,7 @@ pub fn schema(
     files: Arc<FileStore>,
     apps: crate::apps::Apps,
     metrics: Arc<Metrics>,
+    limiter: Arc<crate::ratelimit::RateLimiter>,
     limits: &Limits,
 ) -> AppSchema {
     builder()
@@ -75,6 +77,7 @@ pub fn schema(
         .data(metrics.clone())
         .extension(operation_metrics::OperationMetrics::new(metrics))
         .extension(request_check::RequestCheck::new(limits))
+        .extension(cost_budget::CostBudget::new(limiter))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()
@@ -178,6 +181,20 @@ pub fn ensure_error_codes(response: &mut async_graphql::Response) {
             extensions.set("code", code);
         }
     }
+}
+
+/// The longest `retryAfter` among a response's errors, if any says to retry later.
+pub fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(
+            |error| match error.extensions.as_ref()?.get("retryAfter")? {
+                async_graphql::Value::Number(seconds) => seconds.as_u64(),
+                _ => None,
+            },
+        )
+        .max()
 }
 
 /// Whether any error of a response has `code`.

@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::apps::problems::{self, Problem};
 use crate::apps::{BulkItem, OnExisting, OwnProfiles};
 use crate::error::Error;
+use crate::metrics::Budget;
 
 /// The OpenAPI document of these endpoints, as checked in.
 pub const OPENAPI: &str = include_str!("../../openapi/app-profiles.json");
@@ -106,11 +107,18 @@ async fn create_bulk(
     let outcome = async {
         let session = session(&state, &headers).await?;
         let operator = session.operator()?;
+        state
+            .limiter
+            .spend_costly(Budget::bulk, &session.caller()?)?;
         let limit = body_limit(&state.config.limits, &session);
         let body: BulkBody = json_body(body, limit, &headers).await?;
         let items = bulk_items(body.profiles)?;
-        let created = state.apps.create_many(&operator, items, OnExisting::Fail);
-        created.await
+        let outcome = state
+            .apps
+            .create_many(&operator, items, OnExisting::Fail)
+            .await?;
+        state.metrics.bulk_rows_written(outcome.created);
+        Ok(outcome)
     };
     match outcome.await {
         Ok(outcome) => (
@@ -278,7 +286,10 @@ fn refusal(error: Error) -> Response {
         "message": error.message(),
         "problems": problems,
     }});
-    let mut response = crate::error::with_retry_after((error.status(), Json(body)).into_response());
+    let mut response = (error.status(), Json(body)).into_response();
+    if let Some(seconds) = error.retry_after() {
+        response = crate::error::retry_after(response, seconds);
+    }
     if error.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

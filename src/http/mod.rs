@@ -19,6 +19,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::trace::TraceLayer;
 
+mod admission;
 pub mod compat;
 mod files;
 pub mod metrics;
@@ -38,11 +39,19 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 /// Builds the router of the whole service.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.limits.body_bytes;
-    Router::new()
+    // The API spends rate-limit budgets; files (fetched by signed URL, many per page),
+    // health checks and metrics do not.
+    let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/compat/graphql", axum::routing::post(compat_graphql))
         .merge(compat::routes())
         .route("/userinfo", get(userinfo))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admission::admit,
+        ));
+    Router::new()
+        .merge(api)
         .route("/files/{id}", get(files::serve_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -146,19 +155,27 @@ async fn run(
     };
     crate::graphql::ensure_error_codes(&mut response);
     let status = retry_status(&response);
+    let wait = crate::graphql::retry_after(&response);
     let mut http = GraphQLResponse::from(response).into_response();
     if let Some(status) = status {
         *http.status_mut() = status;
     }
-    crate::error::with_retry_after(http)
+    match wait {
+        Some(seconds) => crate::error::retry_after(http, seconds),
+        None => http,
+    }
 }
 
 /// The HTTP status of a GraphQL answer whose errors say "retry later" (the database away, a
-/// request or statement stopped): said at the HTTP level too, so that clients and load
+/// request or statement stopped, a rate limit): said at the HTTP level too, so that clients and load
 /// balancers retry rather than show an error.
 fn retry_status(response: &async_graphql::Response) -> Option<StatusCode> {
     let has = |code| crate::graphql::has_error_code(response, code);
-    (has("UNAVAILABLE") || has("TIMEOUT")).then_some(StatusCode::SERVICE_UNAVAILABLE)
+    if has("UNAVAILABLE") || has("TIMEOUT") {
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    } else {
+        has("RATE_LIMITED").then_some(StatusCode::TOO_MANY_REQUESTS)
+    }
 }
 
 /// Reads a GraphQL request (JSON, or a multipart request with uploads), enforcing the body
@@ -372,7 +389,7 @@ pub async fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, E
     Session::resolve(&state.db, principal, tenant).await
 }
 
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Error> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, Error> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -429,8 +446,9 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            crate::error::with_retry_after(
+            crate::error::retry_after(
                 (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+                crate::error::RETRY_AFTER_SECONDS,
             )
         }
     }

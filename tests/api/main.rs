@@ -23,5 +23,6 @@ mod metrics;
 mod oidc;
 mod operations;
 mod profiles;
+mod ratelimits;
 mod signin;
 mod tenants;

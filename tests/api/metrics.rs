@@ -104,14 +104,15 @@ async fn metrics_count_a_known_sequence_of_requests(backend: Backend) {
         "{text}"
     );
     assert_eq!(count("bulk_rows_written_total"), 1.0, "{text}");
-    // Verified once each: ann's, the forged one, root's; then ann's found 4 times (two more
-    // `me`, the save, `user_id`) and root's once (the bulk).
+    // Admission and the request itself each look a token up. Misses: ann's and root's
+    // first, the forged one twice (never cached). Hits: the 9 other lookups of ann's 5
+    // requests and the 3 of root's 2.
     let tokens = |outcome: &str| {
         count(&format!(
             r#"cache_lookups_total{{cache="verified_tokens",outcome="{outcome}"}}"#
         ))
     };
-    assert_eq!((tokens("miss"), tokens("hit")), (3.0, 5.0), "{text}");
+    assert_eq!((tokens("miss"), tokens("hit")), (4.0, 12.0), "{text}");
     assert!(count(r#"cache_lookups_total{cache="field_definitions",outcome="miss"}"#) >= 1.0);
     assert!(count("db_pool_max_connections") >= 1.0, "{text}");
     assert!(

@@ -189,6 +189,16 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             ..Config::default()
         };
+        // Every test's requests come from one address, and some send hundreds a second
+        // (fuzzing, racing writers): budgets would refuse them. Tests of the rate limits set
+        // the budgets they exercise.
+        config.rate_limits = userprofile::config::RateLimits {
+            requests_per_minute: 0,
+            anonymous_per_minute: 0,
+            uploads_per_minute: 0,
+            bulk_per_minute: 0,
+            search_per_minute: 0,
+        };
         config.database_url = match backend {
             Backend::Sqlite => databases::fresh_sqlite(&data_dir.path().join("test.db")).await,
             Backend::Postgres => databases::fresh_postgres(&Peer::Postgres.require()).await,
