@@ -39,6 +39,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Requests per minute each caller may make.
     pub rate_limits: RateLimits,
+    /// Log format and trace export.
+    pub telemetry: TelemetryConfig,
     /// Counts the service's SQL statements when set (tests of statement counts; not
     /// configurable from a file).
     #[serde(skip)]
@@ -104,6 +106,54 @@ impl Default for RateLimits {
             search_per_minute: 300,
         }
     }
+}
+
+/// Logs and traces.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); traces are exported only
+    /// when set.
+    pub otlp_endpoint: Option<String>,
+    /// How spans are encoded for the collector.
+    pub otlp_protocol: OtlpProtocol,
+    /// The traces' `service.name`.
+    pub service_name: String,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            otlp_protocol: OtlpProtocol::default(),
+            service_name: "userprofile".to_owned(),
+            log_format: LogFormat::default(),
+        }
+    }
+}
+
+/// OTLP/HTTP encodings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OtlpProtocol {
+    /// `application/x-protobuf`, what every collector accepts.
+    #[default]
+    Protobuf,
+    /// `application/json`.
+    Json,
+}
+
+/// Log line formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the request's `trace_id`.
+    Json,
 }
 
 /// Where `/metrics` is served: nowhere unless one of these is set, since the figures tell an
@@ -243,6 +293,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             metrics: MetricsConfig::default(),
             rate_limits: RateLimits::default(),
+            telemetry: TelemetryConfig::default(),
             statement_counter: None,
         }
     }

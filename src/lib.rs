@@ -19,6 +19,7 @@ pub mod profiles;
 pub mod ratelimit;
 pub mod session;
 pub mod signin;
+pub mod telemetry;
 pub mod tenants;
 pub mod users;
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value};
 use userprofile::auth::dev::{DevKey, DevTenant, DevTokenRequest};
-use userprofile::config::Config;
+use userprofile::config::{Config, TelemetryConfig};
 
 /// A GraphQL user-profile service.
 #[derive(Parser)]
@@ -80,14 +80,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     userprofile::install_crypto_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
     let config = || Config::load(cli.config.as_deref());
+    let telemetry = match cli.command {
+        Command::Serve { .. } => config()?.telemetry,
+        _ => TelemetryConfig::default(),
+    };
+    let _flushed_at_exit = userprofile::telemetry::init(&telemetry)?;
     match cli.command {
         Command::Serve { dev } => {
             let mut config = config()?;

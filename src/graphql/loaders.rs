@@ -32,6 +32,7 @@ impl Loader<Uuid> for CardLoader {
     type Value = Card;
     type Error = Error;
 
+    #[tracing::instrument(name = "load cards", skip_all, fields(cards = subjects.len()))]
     async fn load(&self, subjects: &[Uuid]) -> Result<HashMap<Uuid, Card>, Error> {
         let viewer = self.scope.member()?;
         profiles::read_many(&self.db, &self.registry, &viewer, subjects).await

@@ -16,6 +16,7 @@ mod operation_metrics;
 mod persisted;
 mod profiles;
 pub mod request_check;
+mod spans;
 mod tenants;
 
 use std::collections::BTreeMap;
@@ -76,6 +77,7 @@ pub fn schema(
         .data(files)
         .data(metrics.clone())
         .extension(operation_metrics::OperationMetrics::new(metrics))
+        .extension(spans::Spans)
         .extension(request_check::RequestCheck::new(limits))
         .extension(cost_budget::CostBudget::new(limiter))
         .limit_depth(limits.query_depth)

@@ -24,6 +24,7 @@ pub mod compat;
 mod files;
 pub mod metrics;
 pub mod server;
+mod trace;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -60,9 +61,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .route_layer(
+            TraceLayer::new_for_http()
+                .make_span_with(trace::request_span)
+                .on_response(trace::record_status),
+        )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression())
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

@@ -25,4 +25,5 @@ mod operations;
 mod profiles;
 mod ratelimits;
 mod signin;
+mod telemetry;
 mod tenants;
