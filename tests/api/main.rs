@@ -22,6 +22,7 @@ mod loaders;
 mod metrics;
 mod oidc;
 mod operations;
+mod outage;
 mod profiles;
 mod ratelimits;
 mod signin;
