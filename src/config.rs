@@ -41,6 +41,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// Log format and trace export.
     pub telemetry: TelemetryConfig,
+    /// Limits of GraphQL subscriptions over WebSocket.
+    pub live: LiveLimits,
     /// Counts the service's SQL statements when set (tests of statement counts; not
     /// configurable from a file).
     #[serde(skip)]
@@ -104,6 +106,29 @@ impl Default for RateLimits {
             uploads_per_minute: 60,
             bulk_per_minute: 20,
             search_per_minute: 300,
+        }
+    }
+}
+
+/// Limits of subscriptions (`/graphql/ws`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveLimits {
+    /// Most subscriptions open on one WebSocket connection.
+    pub subscriptions_per_connection: usize,
+    /// Most subscriptions one principal holds open on one instance.
+    pub subscriptions_per_user: usize,
+    /// Seconds a connection may stay silent (graphql-ws clients send `ping`; set the client's
+    /// `keepAlive` below this) before it is closed.
+    pub idle_seconds: u64,
+}
+
+impl Default for LiveLimits {
+    fn default() -> Self {
+        LiveLimits {
+            subscriptions_per_connection: 50,
+            subscriptions_per_user: 200,
+            idle_seconds: 120,
         }
     }
 }
@@ -294,6 +319,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             rate_limits: RateLimits::default(),
             telemetry: TelemetryConfig::default(),
+            live: LiveLimits::default(),
             statement_counter: None,
         }
     }

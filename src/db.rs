@@ -53,12 +53,13 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
-/// Connects as the service does: migrations applied, statements limited by `limits`.
+/// Connects as the service does: migrations applied, each statement limited to
+/// `statement_timeout`.
 pub async fn connect_service(
     url: &str,
-    limits: &crate::config::Limits,
+    statement_timeout: Duration,
 ) -> anyhow::Result<DatabaseConnection> {
-    let db = connect_with(url, Some(Duration::from_secs(limits.statement_seconds))).await?;
+    let db = connect_with(url, Some(statement_timeout)).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod fields;
 pub mod files;
 pub mod graphql;
@@ -51,24 +52,35 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// This instance's rate limits.
     pub limiter: Arc<ratelimit::RateLimiter>,
+    /// The change feed shared by every instance.
+    pub events: Arc<events::Events>,
 }
 
 impl AppState {
     /// Connects to the database, applies migrations and builds the schema; the identity
     /// providers' keys are fetched in the background.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
-        let mut db = db::connect_service(&config.database_url, &config.limits).await?;
+        let statement_timeout = std::time::Duration::from_secs(config.limits.statement_seconds);
+        let mut db = db::connect_service(&config.database_url, statement_timeout).await?;
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
         }
         let metrics = Arc::new(metrics::Metrics::new());
+        let events = events::Events::start(&db).await?;
         let fields = Arc::new(fields::store::FieldRegistry::new(
             metrics.cache(metrics::CacheName::field_definitions),
+            Some(events.clone()),
         ));
         let files = Arc::new(files::FileStore::new(
             &config,
             metrics.cache(metrics::CacheName::file_rows),
+            Some(events.clone()),
         )?);
+        tokio::spawn(keep_caches_fresh(
+            events.subscribe(),
+            Arc::downgrade(&fields),
+            Arc::downgrade(&files),
+        ));
         let apps = apps::Apps::new(db.clone(), &config.limits);
         let limiter = Arc::new(ratelimit::RateLimiter::new(
             &config.rate_limits,
@@ -76,15 +88,16 @@ impl AppState {
         ));
         tokio::spawn(forget_idle_callers(Arc::downgrade(&limiter)));
 
-        let schema = graphql::schema(
-            db.clone(),
-            fields.clone(),
-            files.clone(),
-            apps.clone(),
-            metrics.clone(),
-            limiter.clone(),
-            &config.limits,
-        );
+        let services = graphql::Services {
+            db: db.clone(),
+            registry: fields.clone(),
+            files: files.clone(),
+            apps: apps.clone(),
+            metrics: metrics.clone(),
+            limiter: limiter.clone(),
+            events: events.clone(),
+        };
+        let schema = graphql::schema(services, &config);
         let compat_schema =
             graphql::compat::schema(db.clone(), fields.clone(), metrics.clone(), &config.limits);
         let auth = auth::Authenticator::new(&config, metrics.clone())?;
@@ -101,10 +114,40 @@ impl AppState {
             apps,
             metrics,
             limiter,
+            events,
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });
         Ok(state)
+    }
+}
+
+/// Applies every instance's changes to this instance's caches, until the instance is gone.
+async fn keep_caches_fresh(
+    mut changes: tokio::sync::broadcast::Receiver<Arc<events::Change>>,
+    fields: std::sync::Weak<fields::store::FieldRegistry>,
+    files: std::sync::Weak<files::FileStore>,
+) {
+    use events::Change;
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let change = match changes.recv().await {
+            Ok(change) => change,
+            Err(RecvError::Lagged(_)) => Arc::new(Change::Resync),
+            Err(RecvError::Closed) => return,
+        };
+        let (Some(fields), Some(files)) = (fields.upgrade(), files.upgrade()) else {
+            return;
+        };
+        match &*change {
+            Change::Fields { tenant, .. } => fields.forget(*tenant).await,
+            Change::FilesReleased { ids } => files.forget_rows(ids).await,
+            Change::Resync => {
+                fields.forget_all();
+                files.forget_all_rows();
+            }
+            Change::Card { .. } | Change::Membership { .. } => {}
+        }
     }
 }
 

@@ -107,17 +107,15 @@ impl Domain {
             })
             .collect();
         let member = session.member()?;
-        let db = &self.state.db;
-        profiles::update_own(
-            db,
-            &self.state.fields,
-            &self.state.files,
-            &member,
-            changes,
-            None,
-        )
-        .await
-        .map(drop)
+        let stores = profiles::Stores {
+            db: &self.state.db,
+            registry: &self.state.fields,
+            files: &self.state.files,
+            events: &self.state.events,
+        };
+        profiles::update_own(stores, &member, changes, None)
+            .await
+            .map(drop)
     }
 
     /// `subject`'s card as `viewer` sees it: key → value.
@@ -241,9 +239,15 @@ async fn a_demoted_admin_stays_demoted_when_signing_in_again() {
     let admin = domain.session("ada", &[("acme", "admin")], "acme").await;
     let ada_id = admin.user().unwrap().user.id;
     let owner_capability = owner.owner().unwrap();
-    tenants::change_role(&domain.state.db, &owner_capability, ada_id, Role::Member)
-        .await
-        .unwrap();
+    tenants::change_role(
+        &domain.state.db,
+        &domain.state.events,
+        &owner_capability,
+        ada_id,
+        Role::Member,
+    )
+    .await
+    .unwrap();
 
     // The same token (still claiming admin) opens the next session: the owner's change holds.
     let again = domain.session("ada", &[("acme", "admin")], "acme").await;
@@ -257,6 +261,13 @@ async fn the_last_owner_cannot_demote_themselves() {
     let owner = domain.session("olga", &[("acme", "owner")], "acme").await;
     let olga = owner.user().unwrap().user.id;
     let capability = owner.owner().unwrap();
-    let demoted = tenants::change_role(&domain.state.db, &capability, olga, Role::Member).await;
+    let demoted = tenants::change_role(
+        &domain.state.db,
+        &domain.state.events,
+        &capability,
+        olga,
+        Role::Member,
+    )
+    .await;
     assert_eq!(code(demoted), "CONFLICT");
 }

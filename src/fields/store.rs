@@ -24,6 +24,7 @@ use super::{Access, ChoiceOption, FieldDefinition, FieldSpec, Rules, is_listed};
 use crate::audit;
 use crate::core::{Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
+use crate::events::{Change, Events, FieldsChange};
 use crate::integrity::nul;
 use crate::integrity::version::{stale, versioned_update};
 use crate::metrics::CacheCounters;
@@ -67,25 +68,28 @@ impl TenantFields {
 pub struct FieldRegistry {
     cache: Cache<Uuid, Arc<TenantFields>>,
     counters: CacheCounters,
+    events: Option<Arc<Events>>,
 }
 
 impl Default for FieldRegistry {
+    /// A registry alone, for tests of one process: changes are not announced.
     fn default() -> Self {
-        FieldRegistry::new(CacheCounters::default())
+        FieldRegistry::new(CacheCounters::default(), None)
     }
 }
 
 impl FieldRegistry {
-    /// A registry counting its lookups into `counters`.
-    pub fn new(counters: CacheCounters) -> FieldRegistry {
-        // A bounded lifetime also bounds staleness across instances until change
-        // notifications between instances exist.
+    /// A registry counting its lookups into `counters` and announcing changes on `events`.
+    pub fn new(counters: CacheCounters, events: Option<Arc<Events>>) -> FieldRegistry {
+        // Other instances' changes arrive through the feed; the lifetime bounds what a lost
+        // notice could leave stale.
         FieldRegistry {
             cache: Cache::builder()
                 .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(60))
+                .time_to_live(Duration::from_secs(600))
                 .build(),
             counters,
+            events,
         }
     }
 
@@ -105,9 +109,28 @@ impl FieldRegistry {
         Ok(fields)
     }
 
-    /// Forgets the cached definitions of `tenant_id` after a change.
-    pub async fn invalidate(&self, tenant_id: Uuid) {
+    /// After a committed change of `tenant_id`'s definitions: forgets them here and tells
+    /// every instance (and subscribed editors).
+    pub async fn changed(&self, tenant_id: Uuid, change: FieldsChange) {
+        self.forget(tenant_id).await;
+        if let Some(events) = &self.events {
+            events
+                .publish(Change::Fields {
+                    tenant: tenant_id,
+                    change,
+                })
+                .await;
+        }
+    }
+
+    /// Forgets the cached definitions of `tenant_id` (another instance changed them).
+    pub async fn forget(&self, tenant_id: Uuid) {
         self.cache.invalidate(&tenant_id).await;
+    }
+
+    /// Forgets every tenant's definitions (changes may have been missed).
+    pub fn forget_all(&self) {
+        self.cache.invalidate_all();
     }
 }
 
@@ -177,7 +200,9 @@ pub async fn create(
     let position = next_position(&fields);
     let created = insert(&txn, scope, &new, position).await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant().id).await;
+    registry
+        .changed(scope.tenant().id, FieldsChange::Created)
+        .await;
     Ok(created)
 }
 
@@ -214,7 +239,9 @@ pub async fn add_templates(
         position += 1;
     }
     txn.commit().await?;
-    registry.invalidate(scope.tenant().id).await;
+    registry
+        .changed(scope.tenant().id, FieldsChange::Created)
+        .await;
     Ok(report)
 }
 
@@ -433,7 +460,9 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant().id).await;
+    registry
+        .changed(scope.tenant().id, FieldsChange::Updated)
+        .await;
     FieldDefinition::from_row(after)
 }
 
@@ -486,7 +515,9 @@ pub async fn reorder(
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant().id).await;
+    registry
+        .changed(scope.tenant().id, FieldsChange::Reordered)
+        .await;
     Ok(())
 }
 
@@ -526,7 +557,11 @@ pub async fn set_archived(
     )
     .await?;
     txn.commit().await?;
-    registry.invalidate(scope.tenant().id).await;
+    let change = match archived {
+        true => FieldsChange::Archived,
+        false => FieldsChange::Restored,
+    };
+    registry.changed(scope.tenant().id, change).await;
     FieldDefinition::from_row(after)
 }
 

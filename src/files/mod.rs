@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::core::TenantScope;
 use crate::error::{Error, Result};
+use crate::events::{Change, Events};
 use crate::fields::{FieldDefinition, FieldKind};
 use crate::metrics::CacheCounters;
 
@@ -56,6 +57,7 @@ pub struct FileStore {
     /// Small objects (thumbnails, icons) by key, in memory: content-addressed, so never stale.
     hot: moka::future::Cache<String, Bytes>,
     row_counters: CacheCounters,
+    events: Option<Arc<Events>>,
     signing_key: Vec<u8>,
     /// Largest upload accepted at all.
     pub upload_bytes: usize,
@@ -82,7 +84,11 @@ struct Prepared {
 
 impl FileStore {
     /// Opens the configured object store and loads (or creates) the URL signing key.
-    pub fn new(config: &Config, row_counters: CacheCounters) -> anyhow::Result<FileStore> {
+    pub fn new(
+        config: &Config,
+        row_counters: CacheCounters,
+        events: Option<Arc<Events>>,
+    ) -> anyhow::Result<FileStore> {
         let default_url = format!("file://{}", config.data_dir.join("files").display());
         let url = config.storage.url.as_deref().unwrap_or(&default_url);
         let signing_key = match &config.storage.url_signing_key {
@@ -100,6 +106,7 @@ impl FileStore {
                 .max_capacity(HOT_CACHE_BYTES)
                 .build(),
             row_counters,
+            events,
             signing_key,
             upload_bytes: config.limits.upload_bytes,
             max_pixels: config.limits.image_pixels,
@@ -266,7 +273,25 @@ impl FileStore {
             self.rows.invalidate(&file.id).await;
             self.forget_objects(db, file).await?;
         }
+        if let Some(events) = &self.events
+            && !released.is_empty()
+        {
+            let ids = released.iter().map(|file| file.id).collect();
+            events.publish(Change::FilesReleased { ids }).await;
+        }
         Ok(())
+    }
+
+    /// Forgets cached rows another instance deleted.
+    pub async fn forget_rows(&self, ids: &[Uuid]) {
+        for id in ids {
+            self.rows.invalidate(id).await;
+        }
+    }
+
+    /// Forgets every cached row (changes may have been missed).
+    pub fn forget_all_rows(&self) {
+        self.rows.invalidate_all();
     }
 
     /// The file row with `id`, cached: serving a file costs no query on a hit.

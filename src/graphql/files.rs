@@ -7,7 +7,7 @@ use entity::membership::Role;
 use super::guard::RoleGuard;
 use super::profiles::ProfileView;
 use super::tenants::parse_user_id;
-use super::{Display, db, file_store, registry};
+use super::{Display, file_store, stores};
 use crate::core::Member;
 use crate::error::Error;
 use crate::files::{self, FileStore};
@@ -95,15 +95,8 @@ impl FileMutation {
         let member = Session::of(ctx)?.member()?;
         let store = file_store(ctx)?;
         let received = read_upload(ctx, file, store.upload_bytes).await?;
-        let (card, stored) = profiles::upload_own(
-            db(ctx)?,
-            registry(ctx)?,
-            store,
-            &member,
-            &field_key,
-            received,
-        )
-        .await?;
+        let (card, stored) =
+            profiles::upload_own(stores(ctx)?, &member, &field_key, received).await?;
         result(ctx, &member, card, &stored, locale.as_deref())
     }
 
@@ -121,9 +114,7 @@ impl FileMutation {
         let store = file_store(ctx)?;
         let received = read_upload(ctx, file, store.upload_bytes).await?;
         let (card, stored) = profiles::upload(
-            db(ctx)?,
-            registry(ctx)?,
-            store,
+            stores(ctx)?,
             &admin,
             parse_user_id(&user_id)?,
             &field_key,

@@ -8,6 +8,7 @@ mod federation;
 mod fields;
 mod files;
 mod guard;
+pub mod live;
 pub mod loaders;
 mod me;
 mod nesting;
@@ -22,11 +23,11 @@ mod tenants;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
-use crate::config::Limits;
 use crate::error::Error;
+use crate::events::Events;
 use crate::fields::labels::{self, Localized, Preferences};
 use crate::fields::store::FieldRegistry;
 use crate::files::FileStore;
@@ -54,32 +55,50 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, live::LiveSubscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).enable_federation()
+fn builder() -> SchemaBuilder<Query, Mutation, live::LiveSubscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        live::LiveSubscription,
+    )
+    .enable_federation()
 }
 
-/// Builds the schema with the database, the field registry and the request limits.
-pub fn schema(
-    db: DatabaseConnection,
-    registry: Arc<FieldRegistry>,
-    files: Arc<FileStore>,
-    apps: crate::apps::Apps,
-    metrics: Arc<Metrics>,
-    limiter: Arc<crate::ratelimit::RateLimiter>,
-    limits: &Limits,
-) -> AppSchema {
+/// What the resolvers reach, shared by every request.
+pub struct Services {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Cached field definitions.
+    pub registry: Arc<FieldRegistry>,
+    /// Uploaded files.
+    pub files: Arc<FileStore>,
+    /// Apps and app profiles.
+    pub apps: crate::apps::Apps,
+    /// The instance's metrics.
+    pub metrics: Arc<Metrics>,
+    /// The instance's rate limits.
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// The change feed.
+    pub events: Arc<Events>,
+}
+
+/// Builds the schema over `services`, under the configured limits.
+pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
+    let limits = &config.limits;
     builder()
-        .data(apps)
-        .data(db)
-        .data(registry)
-        .data(files)
-        .data(metrics.clone())
-        .extension(operation_metrics::OperationMetrics::new(metrics))
+        .data(services.events)
+        .data(Arc::new(live::Subscribers::new(config.live.clone())))
+        .data(services.apps)
+        .data(services.db)
+        .data(services.registry)
+        .data(services.files)
+        .data(services.metrics.clone())
+        .extension(operation_metrics::OperationMetrics::new(services.metrics))
         .extension(spans::Spans)
         .extension(request_check::RequestCheck::new(limits))
-        .extension(cost_budget::CostBudget::new(limiter))
+        .extension(cost_budget::CostBudget::new(services.limiter))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .finish()
@@ -124,6 +143,21 @@ fn registry<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FieldRegistry, E
 /// The file store from the GraphQL context.
 fn file_store<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FileStore, Error> {
     context_data::<Arc<FileStore>>(ctx).map(AsRef::as_ref)
+}
+
+/// What writing a card touches, from the GraphQL context.
+fn stores<'a>(ctx: &async_graphql::Context<'a>) -> Result<crate::profiles::Stores<'a>, Error> {
+    Ok(crate::profiles::Stores {
+        db: db(ctx)?,
+        registry: registry(ctx)?,
+        files: file_store(ctx)?,
+        events: events(ctx)?,
+    })
+}
+
+/// The change feed from the GraphQL context.
+fn events<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Events, Error> {
+    context_data::<Arc<Events>>(ctx).map(AsRef::as_ref)
 }
 
 /// How texts are shown in a response: the caller's locale preferences (a `locale` argument,

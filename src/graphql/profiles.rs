@@ -11,7 +11,7 @@ use super::fields::{FieldDefinitionView, FieldKind, ResolvedText, TextDirection}
 use super::files::FileInfo;
 use super::guard::RoleGuard;
 use super::tenants::parse_user_id;
-use super::{Display, db, file_store, registry};
+use super::{Display, db, file_store, registry, stores};
 use crate::core::Member;
 use crate::fields::FieldValue;
 use crate::fields::labels;
@@ -361,15 +361,7 @@ impl ProfileMutation {
     ) -> async_graphql::Result<ProfileView> {
         let member = Session::of(ctx)?.member()?;
         let (changes, expected) = input.changes();
-        let card = profiles::update_own(
-            db(ctx)?,
-            registry(ctx)?,
-            file_store(ctx)?,
-            &member,
-            changes,
-            expected,
-        )
-        .await?;
+        let card = profiles::update_own(stores(ctx)?, &member, changes, expected).await?;
         Ok(view(ctx, &member, card, locale.as_deref()))
     }
 
@@ -385,9 +377,7 @@ impl ProfileMutation {
         let admin = Session::of(ctx)?.admin()?;
         let (changes, expected) = input.changes();
         let card = profiles::update(
-            db(ctx)?,
-            registry(ctx)?,
-            file_store(ctx)?,
+            stores(ctx)?,
             &admin,
             parse_user_id(&user_id)?,
             changes,

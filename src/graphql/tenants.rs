@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::guard::{OperatorGuard, RoleGuard};
 use super::loaders::Loaders;
 use super::profiles::ProfileView;
-use super::{Display, db, registry};
+use super::{Display, db, events, registry};
 use crate::core::Admin;
 use crate::error::Error;
 use crate::profiles::{self, CardNames};
@@ -226,7 +226,13 @@ impl TenantMutation {
         role: Role,
     ) -> async_graphql::Result<Member> {
         let owner = Session::of(ctx)?.owner()?;
-        let member = tenants::add_member(db(ctx)?, &owner, parse_user_id(&user_id)?, role.into());
+        let member = tenants::add_member(
+            db(ctx)?,
+            events(ctx)?,
+            &owner,
+            parse_user_id(&user_id)?,
+            role.into(),
+        );
         member_out(ctx, &owner, member.await?).await
     }
 
@@ -239,7 +245,13 @@ impl TenantMutation {
         role: Role,
     ) -> async_graphql::Result<Member> {
         let owner = Session::of(ctx)?.owner()?;
-        let member = tenants::change_role(db(ctx)?, &owner, parse_user_id(&user_id)?, role.into());
+        let member = tenants::change_role(
+            db(ctx)?,
+            events(ctx)?,
+            &owner,
+            parse_user_id(&user_id)?,
+            role.into(),
+        );
         member_out(ctx, &owner, member.await?).await
     }
 
@@ -248,7 +260,7 @@ impl TenantMutation {
     #[graphql(guard = "RoleGuard::new(DbRole::Owner)", tag = "admin")]
     async fn remove_member(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<ID> {
         let owner = Session::of(ctx)?.owner()?;
-        tenants::remove_member(db(ctx)?, &owner, parse_user_id(&user_id)?).await?;
+        tenants::remove_member(db(ctx)?, events(ctx)?, &owner, parse_user_id(&user_id)?).await?;
         Ok(user_id)
     }
 }

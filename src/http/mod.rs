@@ -22,6 +22,7 @@ use tower_http::trace::TraceLayer;
 mod admission;
 pub mod compat;
 mod files;
+mod live;
 pub mod metrics;
 pub mod server;
 mod trace;
@@ -47,6 +48,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/compat/graphql", axum::routing::post(compat_graphql))
         .merge(compat::routes())
         .route("/userinfo", get(userinfo))
+        .route("/graphql/ws", get(live::graphql_ws))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             admission::admit,

@@ -20,12 +20,27 @@ pub mod identity;
 use crate::audit;
 use crate::core::{Actor, Admin, Member, Operator, TenantScope};
 use crate::error::{Error, InputProblem, Result};
+use crate::events::{Change, Events, FieldsChange};
 use crate::fields::builtin::provider_value;
 use crate::fields::store::{FieldRegistry, TenantFields};
 use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
+
+/// What writing a card touches: the database, the definitions, the files, and the change feed
+/// that tells every instance.
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    /// The database pool.
+    pub db: &'a DatabaseConnection,
+    /// Cached field definitions.
+    pub registry: &'a FieldRegistry,
+    /// Uploaded files.
+    pub files: &'a FileStore,
+    /// The change feed.
+    pub events: &'a Events,
+}
 
 /// A member's card in a tenant, as one viewer may see it: hidden fields are absent.
 #[derive(Clone, Debug)]
@@ -403,48 +418,26 @@ fn effective_value(
 
 /// Applies `changes` to the caller's own card (see [`update`]).
 pub async fn update_own(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     member: &Member<'_>,
     changes: Vec<ValueChange>,
     expected_version: Option<i32>,
 ) -> Result<Card> {
     let subject = member.user_id()?;
     let scope = member.scope();
-    update_card(
-        db,
-        registry,
-        files,
-        scope,
-        subject,
-        changes,
-        expected_version,
-    )
-    .await
+    update_card(stores, scope, subject, changes, expected_version).await
 }
 
 /// Applies `changes` to another member's card (admins, operators).
 pub async fn update(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     admin: &Admin<'_>,
     subject: Uuid,
     changes: Vec<ValueChange>,
     expected_version: Option<i32>,
 ) -> Result<Card> {
     let scope = admin.scope();
-    update_card(
-        db,
-        registry,
-        files,
-        scope,
-        subject,
-        changes,
-        expected_version,
-    )
-    .await
+    update_card(stores, scope, subject, changes, expected_version).await
 }
 
 /// Applies `changes` to `subject`'s card: all or nothing, every invalid value reported at
@@ -452,22 +445,43 @@ pub async fn update(
 /// is stale. Files no value refers to any more are removed after the commit. Returns the
 /// saved card.
 async fn update_card(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     scope: &TenantScope,
     subject: Uuid,
     changes: Vec<ValueChange>,
     expected_version: Option<i32>,
 ) -> Result<Card> {
+    let Stores {
+        db,
+        registry,
+        files,
+        events,
+    } = stores;
     let fields = registry.of_tenant(db, scope.tenant().id).await?;
     let checked = check_changes(&fields, scope, subject, &changes)?;
     let txn = db.begin().await?;
     let replaced = save(&txn, &fields, scope, subject, &checked, expected_version).await?;
     let card = read_in(&txn, registry, scope, subject).await?;
     txn.commit().await?;
+    events.publish(card_saved(scope, &card, &checked)).await;
     files.release(db, &replaced).await?;
     Ok(card)
+}
+
+/// The change a committed save makes known.
+fn card_saved(scope: &TenantScope, card: &Card, checked: &[CheckedChange]) -> Change {
+    Change::Card {
+        tenant: scope.tenant().id,
+        user: card.user.id,
+        version: card.version,
+        actor: scope.actor().to_string(),
+        fields: Some(
+            checked
+                .iter()
+                .map(|c| c.field.key.as_str().to_owned())
+                .collect(),
+        ),
+    }
 }
 
 /// Purges a field (`fields::store::purge`) and releases the files its values held, exactly like
@@ -488,65 +502,48 @@ pub async fn purge_field(
         .collect();
     let released = files.release_rows(&txn, &held).await?;
     txn.commit().await?;
-    registry.invalidate(operator.scope().tenant().id).await;
+    let tenant = operator.scope().tenant().id;
+    registry.changed(tenant, FieldsChange::Purged).await;
     files.forget_released(db, &released).await
 }
 
 /// Stores an upload into the caller's own card (see [`upload`]).
 pub async fn upload_own(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     member: &Member<'_>,
     field_key: &str,
     upload: Upload,
 ) -> Result<(Card, file::Model)> {
     let subject = member.user_id()?;
-    store_upload(
-        db,
-        registry,
-        files,
-        member.scope(),
-        subject,
-        field_key,
-        upload,
-    )
-    .await
+    store_upload(stores, member.scope(), subject, field_key, upload).await
 }
 
 /// Stores an upload into another member's card (admins, operators).
 pub async fn upload(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     admin: &Admin<'_>,
     subject: Uuid,
     field_key: &str,
     upload: Upload,
 ) -> Result<(Card, file::Model)> {
-    store_upload(
-        db,
-        registry,
-        files,
-        admin.scope(),
-        subject,
-        field_key,
-        upload,
-    )
-    .await
+    store_upload(stores, admin.scope(), subject, field_key, upload).await
 }
 
 /// Stores an upload for the IMAGE or FILE field `field_key` of `subject`'s card and sets the
 /// field to it, in one transaction; a failure leaves neither a row, nor a value, nor an object.
 async fn store_upload(
-    db: &DatabaseConnection,
-    registry: &FieldRegistry,
-    files: &FileStore,
+    stores: Stores<'_>,
     scope: &TenantScope,
     subject: Uuid,
     field_key: &str,
     upload: Upload,
 ) -> Result<(Card, file::Model)> {
+    let Stores {
+        db,
+        registry,
+        files,
+        events,
+    } = stores;
     let fields = registry.of_tenant(db, scope.tenant().id).await?;
     let field = upload_field(&fields, scope, subject, field_key)?;
     member_with_user(db, scope, subject).await?;
@@ -564,6 +561,7 @@ async fn store_upload(
     };
     match saved.await {
         Ok((replaced, card)) => {
+            events.publish(card_saved(scope, &card, &checked)).await;
             files.release(db, &replaced).await?;
             Ok((card, stored))
         }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::core::{Actor, Admin, GlobalOperator, Owner, TenantScope, ident, role_name};
 use crate::error::{Error, Result};
+use crate::events::{Change, Events};
 
 /// The locale labels fall back to when a tenant names none.
 pub const DEFAULT_LOCALE: &str = "en";
@@ -231,6 +232,7 @@ pub async fn members(db: &DatabaseConnection, admin: &Admin<'_>) -> Result<Vec<M
 /// Adds a user who has signed in before to the active tenant (owners).
 pub async fn add_member(
     db: &DatabaseConnection,
+    events: &Events,
     owner: &Owner<'_>,
     user_id: Uuid,
     role: Role,
@@ -257,6 +259,7 @@ pub async fn add_member(
     )
     .await?;
     txn.commit().await?;
+    membership_changed(events, scope, user_id).await;
     Ok(Member { user, role })
 }
 
@@ -300,6 +303,7 @@ pub async fn insert_membership(
 /// and memberships the member's provider manages are changed there, not here.
 pub async fn change_role(
     db: &DatabaseConnection,
+    events: &Events,
     owner: &Owner<'_>,
     user_id: Uuid,
     role: Role,
@@ -315,6 +319,7 @@ pub async fn change_role(
     write_role(&txn, &current, role, scope.actor()).await?;
     let user = crate::users::get(&txn, user_id).await?;
     txn.commit().await?;
+    membership_changed(events, scope, user_id).await;
     Ok(Member { user, role })
 }
 
@@ -322,6 +327,7 @@ pub async fn change_role(
 /// memberships the member's provider manages are removed there, not here.
 pub async fn remove_member(
     db: &DatabaseConnection,
+    events: &Events,
     owner: &Owner<'_>,
     user_id: Uuid,
 ) -> Result<()> {
@@ -335,7 +341,18 @@ pub async fn remove_member(
     }
     write_removal(&txn, &current, scope.actor()).await?;
     txn.commit().await?;
+    membership_changed(events, scope, user_id).await;
     Ok(())
+}
+
+/// Tells every instance that `user_id`'s membership of the active tenant changed, so that
+/// their open subscriptions check it again.
+async fn membership_changed(events: &Events, scope: &TenantScope, user_id: Uuid) {
+    let change = Change::Membership {
+        tenant: scope.tenant().id,
+        user: user_id,
+    };
+    events.publish(change).await;
 }
 
 async fn membership_of(

@@ -18,6 +18,7 @@ mod hardening;
 mod identity;
 mod integrity;
 mod keyfiles;
+mod live;
 mod loaders;
 mod metrics;
 mod oidc;

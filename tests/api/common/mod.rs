@@ -124,6 +124,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's database, for tests of what the schema itself guarantees.
     pub db: sea_orm::DatabaseConnection,
+    /// The database's URL, for a second instance on it.
+    pub database_url: String,
     dev_key: DevKey,
     data_dir: tempfile::TempDir,
     bucket: Option<(String, String)>,
@@ -204,7 +206,8 @@ impl TestApp {
             Backend::Postgres => databases::fresh_postgres(&Peer::Postgres.require()).await,
         };
         configure(&mut config);
-        let dev_key = DevKey::load_or_create(data_dir.path()).unwrap();
+        let dev_key = DevKey::load_or_create(&config.data_dir).unwrap();
+        let database_url = config.database_url.clone();
         let state = AppState::new(config).await.unwrap();
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -222,10 +225,22 @@ impl TestApp {
             base_url: format!("http://{address}"),
             client: reqwest::Client::new(),
             db,
+            database_url,
             dev_key,
             data_dir,
             bucket: None,
         }
+    }
+
+    /// A second instance of the service on this one's database and data folder (so that it
+    /// trusts the same development tokens), as a second process behind a load balancer.
+    pub async fn second_instance(&self, backend: Backend) -> TestApp {
+        let (url, folder) = (self.database_url.clone(), self.data_dir.path().to_owned());
+        Self::spawn_with(backend, move |config| {
+            config.database_url = url;
+            config.data_dir = folder;
+        })
+        .await
     }
 
     /// A development token for a user with `(tenant slug, role)` memberships.
