@@ -103,11 +103,10 @@ impl Events {
                 _stop: None,
             }));
         }
-        let pool = db.get_postgres_connection_pool();
-        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
-        listener.listen(CHANNEL).await?;
+        let pool = db.get_postgres_connection_pool().clone();
+        let listener = listener(&pool).await?;
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(listen(listener, local.clone(), stopped));
+        tokio::spawn(listen(pool, listener, local.clone(), stopped));
         Ok(Arc::new(Events {
             local,
             notify: Some(db.clone()),
@@ -166,16 +165,28 @@ fn notice(change: Change) -> String {
     serde_json::to_string(&shortened).unwrap_or_default()
 }
 
-/// Hands every notification to the local receivers until the feed is dropped; after a lost
-/// connection (reconnected by the listener) tells them to resync.
+type Pool = sea_orm::sqlx::PgPool;
+type Listener = sea_orm::sqlx::postgres::PgListener;
+
+/// A connection listening on the feed's channel.
+async fn listener(pool: &Pool) -> Result<Listener, sea_orm::sqlx::Error> {
+    let mut listener = Listener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Hands every notification to the local receivers until the feed is dropped. A lost
+/// connection is replaced (retrying every second), after which the receivers are told to
+/// resync: notifications sent meanwhile are lost.
 async fn listen(
-    mut listener: sea_orm::sqlx::postgres::PgListener,
+    pool: Pool,
+    mut listening: Listener,
     local: broadcast::Sender<Arc<Change>>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     loop {
         let received = tokio::select! {
-            received = listener.try_recv() => received,
+            received = listening.try_recv() => received,
             _ = &mut stopped => return,
         };
         let change = match received {
@@ -186,14 +197,29 @@ async fn listen(
                     continue;
                 }
             },
+            // The listener reconnected by itself.
             Ok(None) => Change::Resync,
             Err(error) => {
-                tracing::warn!(%error, "listening for changes failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tracing::warn!(%error, "the connection listening for changes failed");
+                listening = tokio::select! {
+                    replaced = replace(&pool) => replaced,
+                    _ = &mut stopped => return,
+                };
                 Change::Resync
             }
         };
         let _ = local.send(Arc::new(change));
+    }
+}
+
+/// A new listening connection, once the database takes one.
+async fn replace(pool: &Pool) -> Listener {
+    loop {
+        match listener(pool).await {
+            Ok(listener) => return listener,
+            Err(error) => tracing::warn!(%error, "cannot listen for changes yet; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

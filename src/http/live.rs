@@ -44,7 +44,11 @@ async fn connection_init(state: Arc<AppState>, payload: Value) -> async_graphql:
     let mut data = Data::default();
     if let Some(token) = super::bearer_token(&headers)? {
         let verified = state.auth.verify(token).await?;
-        data.insert(TokenExpiry(verified.lifetime.expires_at));
+        // The moment HTTP requests with this token start to be refused, leeway included.
+        let lifetime = &verified.lifetime;
+        data.insert(TokenExpiry(
+            lifetime.expires_at.saturating_add(lifetime.leeway),
+        ));
     }
     data.insert(session);
     data.insert(Arc::new(ConnectionSlots::default()));

@@ -272,6 +272,22 @@ async fn a_demoted_admin_stops_receiving_the_tenants_changes(app: TestApp) {
     client.stays_quiet().await;
 }
 
+storage_test!(an_expired_token_ends_its_subscriptions);
+async fn an_expired_token_ends_its_subscriptions(app: TestApp) {
+    // Expired 20 s ago: within the 30 s leeway for 10 s more, then refused.
+    let tenants = [("acme", "member")];
+    let ann = app.token("ann", &tenants, false, -20, serde_json::Map::new());
+    app.user_id(&ann).await;
+    let mut client = Client::signed_in(&app, &ann).await;
+    client.subscribe("1", CARD_CHANGES, json!({})).await;
+    let ended = match client.receive(Duration::from_secs(30)).await {
+        Some(Ok(message)) => message,
+        other => panic!("the subscription did not end: {other:?}"),
+    };
+    assert_eq!(refusal(&ended), "UNAUTHENTICATED", "{ended}");
+    assert!(ended.to_string().contains("expired"), "{ended}");
+}
+
 storage_test!(an_open_form_hears_of_definition_changes);
 async fn an_open_form_hears_of_definition_changes(app: TestApp) {
     let admin = app.user_token("ada", &[("acme", "admin")]);
@@ -408,4 +424,92 @@ async fn app_ready(app: &TestApp, admin: &str, member: &str) {
     )
     .await;
     app.user_id(member).await;
+}
+
+/// The client frontends use (npm graphql-ws over npm ws) receives each save as it happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_npm_graphql_ws_client_receives_each_save() {
+    use tokio::io::AsyncBufReadExt;
+    crate::common::skippable(async {
+        let peers = crate::common::Peer::Gateway.require();
+        let app = TestApp::spawn(Backend::Sqlite).await;
+        let admin = app.user_token("ada", &[("acme", "admin")]);
+        app_ready(&app, &admin, &admin).await;
+        let url = format!("{}/graphql/ws", app.base_url.replacen("http", "ws", 1));
+        let mut child = tokio::process::Command::new("node")
+            .arg(format!("{peers}/live-client.mjs"))
+            .args([&url, &admin, CARD_CHANGES])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next_line = async || -> Value {
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .expect("the client answers within a minute")
+                .unwrap()
+                .expect("the client is still running");
+            serde_json::from_str(&line).unwrap()
+        };
+        assert_eq!(next_line().await, json!({"connected": true}));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for (version, desk) in [(1, "B-1"), (2, "B-2")] {
+            app.ok(
+                &admin,
+                SAVE,
+                json!({"values": values(&[("desk", json!(desk))])}),
+            )
+            .await;
+            let event = next_line().await;
+            let change = &event["next"]["data"]["profileChanged"];
+            assert_eq!(change["version"], version, "{event}");
+            assert_eq!(change["changedFields"], json!(["desk"]));
+        }
+    })
+    .await
+}
+
+/// The connection listening for changes is lost (its backend terminated): once a new one
+/// listens, the instance forgets what it cached, since notices may have been missed meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listening_connection_resyncs_the_caches() {
+    use sea_orm::ConnectionTrait;
+    crate::common::skippable(async {
+        let app = TestApp::spawn(Backend::Postgres).await;
+        let admin = app.user_token("ada", &[("acme", "admin")]);
+        let desk = json!({"key": "desk", "kind": "SHORT_TEXT", "labels": [{"locale": "en", "text": "Desk"}]});
+        create_field(&app, &admin, desk).await;
+        let read = "{ me { profile { values { key label { text } } } } }";
+        let label = async || {
+            let card = app.ok(&admin, read, json!({})).await;
+            let values = card["me"]["profile"]["values"].as_array().unwrap().clone();
+            let desk = values.into_iter().find(|v| v["key"] == "desk").unwrap();
+            desk["label"]["text"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(label().await, "Desk");
+        // A change no notice announces, as one sent while the listener was away.
+        app.db
+            .execute_unprepared(
+                "UPDATE field_definitions SET labels = '{\"en\": \"Bureau\"}' WHERE key = 'desk'",
+            )
+            .await
+            .unwrap();
+        assert_eq!(label().await, "Desk", "the definitions are cached");
+        let terminated = app
+            .db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            )
+            .await
+            .unwrap();
+        assert_eq!(terminated.rows_affected(), 1, "one listening connection per instance");
+        let started = std::time::Instant::now();
+        while label().await != "Bureau" {
+            assert!(started.elapsed() < Duration::from_secs(10), "the caches were not resynced");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
 }
