@@ -15,7 +15,7 @@ use super::{Actor, Role, role_name};
 use crate::error::{Error, Result};
 
 /// The caller's standing in a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Standing {
     /// A member with a role.
     Member(Role),

@@ -7,7 +7,7 @@ use crate::core::{Role, Standing};
 pub use entity::field_definition::Access;
 
 /// Who looks at a card, relative to its owner.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Viewer {
     /// Whether the viewer owns the card.
     pub is_owner: bool,

@@ -23,8 +23,10 @@ use crate::auth::Principal;
 use crate::config::LiveLimits;
 use crate::error::Error;
 use crate::events::{Change, FieldsChange};
+use crate::fields::Viewer;
 use crate::fields::store::FieldRegistry;
 use crate::metrics::Metrics;
+use crate::profiles::Card;
 use crate::session::Session;
 
 /// When the token a WebSocket connection signed in with stops being valid (Unix seconds).
@@ -35,12 +37,17 @@ pub struct TokenExpiry(pub i64);
 #[derive(Debug, Default)]
 pub struct ConnectionSlots(Mutex<usize>);
 
-/// The subscriptions open per user on this instance, and the limits.
-#[derive(Debug, Default)]
+/// The subscriptions open per user on this instance, the limits, and the cards read for
+/// events lately.
 pub struct Subscribers {
     per_user: Mutex<HashMap<String, usize>>,
     limits: LiveLimits,
+    cards: SharedReads,
 }
+
+/// A card as read for one event, by tenant, owner, version and kind of viewer: subscribers who
+/// view it alike (all the tenant's admins, say) share one read instead of a thousand.
+type SharedReads = moka::future::Cache<(Uuid, Uuid, i32, Viewer), Option<Arc<Card>>>;
 
 impl Subscribers {
     /// Counts against `limits`.
@@ -48,6 +55,10 @@ impl Subscribers {
         Subscribers {
             per_user: Mutex::default(),
             limits,
+            cards: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(30))
+                .build(),
         }
     }
 }
@@ -152,6 +163,7 @@ enum Followed {
 
 /// What a stream needs after its resolver returned.
 struct Watch {
+    subscribers: Arc<Subscribers>,
     db: DatabaseConnection,
     registry: Arc<FieldRegistry>,
     principal: Principal,
@@ -241,6 +253,7 @@ fn watch(
     let slot = Slot::take(ctx, session)?;
     let changes = events(ctx)?.subscribe();
     let watch = Watch {
+        subscribers: context_data::<Arc<Subscribers>>(ctx)?.clone(),
         db: context_data::<DatabaseConnection>(ctx)?.clone(),
         registry: context_data::<Arc<FieldRegistry>>(ctx)?.clone(),
         principal: session.principal()?.clone(),
@@ -351,12 +364,25 @@ impl Watch {
         fields: Option<&[String]>,
     ) -> Result<Option<ProfileChange>, Error> {
         let member = session.member()?;
-        let card = match crate::profiles::read(&self.db, &self.registry, &member, user).await {
-            Ok(card) => card,
-            // Removed from the tenant since: nothing to show.
-            Err(Error::NotFound(_)) => return Ok(None),
-            Err(error) => return Err(error),
+        let key = (
+            self.tenant,
+            user,
+            version,
+            crate::profiles::viewer(member.scope(), user),
+        );
+        let read = async {
+            match crate::profiles::read(&self.db, &self.registry, &member, user).await {
+                Ok(card) => Ok(Some(Arc::new(card))),
+                // Removed from the tenant since: nothing to show.
+                Err(Error::NotFound(_)) => Ok(None),
+                Err(error) => Err(error),
+            }
         };
+        let shared = self.subscribers.cards.try_get_with(key, read).await;
+        let Some(card) = shared.map_err(|error| (*error).clone())? else {
+            return Ok(None);
+        };
+        let card = Card::clone(&card);
         if card.version > version {
             return Ok(None);
         }

@@ -40,7 +40,7 @@ pub async fn graphql_ws(
 async fn connection_init(state: Arc<AppState>, payload: Value) -> async_graphql::Result<Data> {
     let headers = headers_of(&payload)?;
     let session = super::session(&state, &headers).await?;
-    session.principal()?;
+    state.limiter.admit(&session.caller()?)?;
     let mut data = Data::default();
     if let Some(token) = super::bearer_token(&headers)? {
         let verified = state.auth.verify(token).await?;

@@ -48,13 +48,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/compat/graphql", axum::routing::post(compat_graphql))
         .merge(compat::routes())
         .route("/userinfo", get(userinfo))
-        .route("/graphql/ws", get(live::graphql_ws))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             admission::admit,
         ));
     Router::new()
         .merge(api)
+        // A WebSocket upgrade carries no token (browsers cannot set headers on it): its
+        // `connection_init` spends the principal's budget instead.
+        .route("/graphql/ws", get(live::graphql_ws))
         .route("/files/{id}", get(files::serve_file))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

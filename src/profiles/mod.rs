@@ -299,7 +299,8 @@ fn by_user(rows: Vec<field_value::Model>) -> HashMap<Uuid, HashMap<Uuid, Value>>
     grouped
 }
 
-fn viewer(scope: &TenantScope, subject: Uuid) -> Viewer {
+/// How the actor of `scope` looks at `subject`'s card: two viewers alike see the same card.
+pub fn viewer(scope: &TenantScope, subject: Uuid) -> Viewer {
     Viewer {
         is_owner: *scope.actor() == Actor::User(subject),
         standing: scope.standing(),
