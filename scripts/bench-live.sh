@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PEERS_DIR="${PEERS_DIR:-/tmp/userprofile-peers}"
 mkdir -p "$PEERS_DIR"
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # 10 000 idle WebSockets need as many descriptors per side
 
 server="${PG_BENCH_URL:-$(scripts/postgres.sh)}"
 db=userprofile_bench_live

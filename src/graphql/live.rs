@@ -87,7 +87,7 @@ impl Slot {
         let mut per_user = lock(&subscribers.per_user);
         let mine = per_user.entry(caller.clone()).or_default();
         if *mine >= limits.subscriptions_per_user {
-            return Err(too_many("you", limits.subscriptions_per_user));
+            return Err(too_many("you already hold", limits.subscriptions_per_user));
         }
         *mine += 1;
         *open += 1;
@@ -123,9 +123,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn too_many(who: &str, limit: usize) -> Error {
+fn too_many(holder: &str, limit: usize) -> Error {
     Error::RateLimited {
-        message: format!("{who} already holds {limit} subscriptions: end one first"),
+        message: format!("{holder} {limit} subscriptions: end one first"),
         retry_after_seconds: 1,
     }
 }

@@ -17,6 +17,9 @@ use crate::AppState;
 use crate::error::Error;
 use crate::graphql::live::{ConnectionSlots, TokenExpiry};
 
+/// Read buffer of one connection: a `subscribe` message fits, larger ones grow it.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Upgrades to a GraphQL WebSocket connection.
 pub async fn graphql_ws(
     State(state): State<Arc<AppState>>,
@@ -26,6 +29,13 @@ pub async fn graphql_ws(
     let idle = Duration::from_secs(state.config.live.idle_seconds);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Messages here are small; tungstenite's defaults (128 KiB read buffer, 64 MiB
+        // messages) would cost 125 KiB per idle connection and let one client send huge
+        // documents.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(state.config.limits.body_bytes)
+        .max_frame_size(state.config.limits.body_bytes)
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();
             GraphQLWebSocket::new(socket, schema, protocol)

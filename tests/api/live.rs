@@ -75,10 +75,12 @@ impl Client {
     /// nothing came within `wait`.
     async fn receive(&mut self, wait: Duration) -> Option<Result<Value, u16>> {
         loop {
-            let message = tokio::time::timeout(wait, self.socket.next())
-                .await
-                .ok()??;
-            match message.ok()? {
+            let message = tokio::time::timeout(wait, self.socket.next()).await.ok()?;
+            // A connection dropped without a close frame: 1006, as browsers report it.
+            let Some(Ok(message)) = message else {
+                return Some(Err(1006));
+            };
+            match message {
                 Message::Text(text) => {
                     let value: Value = serde_json::from_str(&text).unwrap();
                     if value["type"] == "ping" {
@@ -343,13 +345,65 @@ async fn subscriptions_per_connection_are_limited(backend: Backend) {
     client.stays_quiet().await;
 }
 
-/// Two instances on one PostgreSQL database: an edit through A reaches a subscriber on B, and
-/// a definition created on A is read on B right after (its cache told by `NOTIFY`).
+storage_test!(backend subscriptions_per_user_are_limited_across_connections);
+async fn subscriptions_per_user_are_limited_across_connections(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.live.subscriptions_per_user = 2;
+    })
+    .await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    let bob = app.user_token("bob", &[("acme", "member")]);
+    app.user_id(&ann).await;
+    app.user_id(&bob).await;
+    let mut first = Client::signed_in(&app, &ann).await;
+    first.subscribe("1", DEFINITION_CHANGES, json!({})).await;
+    first.subscribe("2", DEFINITION_CHANGES, json!({})).await;
+    first.stays_quiet().await;
+    let mut second = Client::signed_in(&app, &ann).await;
+    second.subscribe("1", DEFINITION_CHANGES, json!({})).await;
+    let refused = second.event().await;
+    assert_eq!(refusal(&refused), "RATE_LIMITED", "{refused}");
+    assert!(
+        refused.to_string().contains("you already hold 2"),
+        "{refused}"
+    );
+    // Another user is not affected; a closed connection gives its places back.
+    let mut other = Client::signed_in(&app, &bob).await;
+    other.subscribe("1", DEFINITION_CHANGES, json!({})).await;
+    other.stays_quiet().await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    second.subscribe("2", DEFINITION_CHANGES, json!({})).await;
+    second.stays_quiet().await;
+}
+
+storage_test!(backend a_huge_message_closes_the_connection);
+async fn a_huge_message_closes_the_connection(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.limits.body_bytes = 64 * 1024;
+    })
+    .await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    app.user_id(&ann).await;
+    let mut client = Client::signed_in(&app, &ann).await;
+    let padding = " ".repeat(256 * 1024);
+    let query = format!("subscription {{ fieldDefinitionsChanged {{ change }} {padding} }}");
+    client.subscribe("1", &query, json!({})).await;
+    match client.receive(Duration::from_secs(10)).await {
+        // Closed as too big (1009), or dropped.
+        Some(Err(code)) => assert!(code == 1009 || code == 1006, "{code}"),
+        other => panic!("the connection stayed open: {other:?}"),
+    }
+}
+
+/// Two service processes on one PostgreSQL database (this test's instance A, and B started
+/// from the binary): an edit through A reaches a subscriber on B, and a definition created on
+/// A is read on B right after (its cache told by `NOTIFY`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_on_one_instance_reaches_another() {
     crate::common::skippable(async {
         let a = TestApp::spawn(Backend::Postgres).await;
-        let b = a.second_instance(Backend::Postgres).await;
+        let b = a.second_process().await;
         let admin = a.user_token("ada", &[("acme", "admin")]);
         let ann = a.user_token("ann", &[("acme", "member")]);
         app_ready(&a, &admin, &ann).await;

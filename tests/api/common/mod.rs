@@ -6,6 +6,8 @@ mod peers;
 
 pub use peers::{Peer, skippable};
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 use userprofile::AppState;
 use userprofile::auth::dev::{DevKey, DevTenant, DevTokenRequest};
@@ -127,8 +129,10 @@ pub struct TestApp {
     /// The database's URL, for a second instance on it.
     pub database_url: String,
     dev_key: DevKey,
-    data_dir: tempfile::TempDir,
+    data_dir: Arc<tempfile::TempDir>,
     bucket: Option<(String, String)>,
+    /// The service's process, when it runs as one (stopped when dropped).
+    _process: Option<Arc<tokio::process::Child>>,
 }
 
 impl TestApp {
@@ -227,20 +231,53 @@ impl TestApp {
             db,
             database_url,
             dev_key,
-            data_dir,
+            data_dir: Arc::new(data_dir),
             bucket: None,
+            _process: None,
         }
     }
 
-    /// A second instance of the service on this one's database and data folder (so that it
-    /// trusts the same development tokens), as a second process behind a load balancer.
-    pub async fn second_instance(&self, backend: Backend) -> TestApp {
-        let (url, folder) = (self.database_url.clone(), self.data_dir.path().to_owned());
-        Self::spawn_with(backend, move |config| {
-            config.database_url = url;
-            config.data_dir = folder;
-        })
-        .await
+    /// A second instance of the service, as a process of the `userprofile` binary, on this
+    /// one's database and data folder (so that it trusts the same development tokens), as a
+    /// second process behind a load balancer would be.
+    pub async fn second_process(&self) -> TestApp {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_userprofile"))
+            .args(["serve", "--dev"])
+            .env("USERPROFILE_LISTEN", address.to_string())
+            .env("USERPROFILE_DATA_DIR", self.data_dir.path())
+            .env("USERPROFILE_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .env_remove("USERPROFILE_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let base_url = format!("http://{address}");
+        let client = reqwest::Client::new();
+        let mut healthy = false;
+        for _ in 0..400 {
+            let health = client.get(format!("{base_url}/healthz")).send().await;
+            if health.is_ok_and(|r| r.status() == 200) {
+                healthy = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(healthy, "the second process did not start");
+        TestApp {
+            base_url,
+            client,
+            db: self.db.clone(),
+            database_url: self.database_url.clone(),
+            dev_key: self.dev_key.clone(),
+            data_dir: self.data_dir.clone(),
+            bucket: None,
+            _process: Some(Arc::new(child)),
+        }
     }
 
     /// A development token for a user with `(tenant slug, role)` memberships.
