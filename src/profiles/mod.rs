@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod directory;
 pub mod identity;
 
 use crate::audit;

@@ -1,0 +1,306 @@
+//! The directory: `profiles`, a Relay connection over the active tenant's cards, for admins,
+//! and for members while the tenant opens its member directory.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+use userprofile::db::StatementCounter;
+
+use crate::common::{Backend, Call, TestApp, error_code, error_message};
+use crate::storage_test;
+
+const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String,
+        $order: ProfileOrder) {
+    profiles(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { userId version values { key json } } } } }";
+
+const SAVE: &str = "mutation($values: [FieldValueInput!]!) {
+    updateMyProfile(input: {values: $values}) { version } }";
+
+const CREATE_FIELD: &str =
+    "mutation($input: CreateFieldInput!) { createFieldDefinition(input: $input) { key } }";
+
+const OPEN: &str =
+    "mutation($on: Boolean!) { setMemberDirectory(enabled: $on) { memberDirectory } }";
+
+/// Signs `count` members into acme, each with a `note` value; returns their user ids in order.
+async fn add_members(app: &TestApp, from: usize, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for index in from..from + count {
+        let token = app.user_token(&format!("member-{index}"), &[("acme", "member")]);
+        let values = json!({"values": [{"key": "note", "value": format!("note {index}")}]});
+        app.ok(&token, SAVE, values).await;
+        ids.push(app.user_id(&token).await);
+    }
+    ids
+}
+
+/// An admin of acme who defined a `note` field that members see and a `secret` one they don't.
+async fn admin_with_fields(app: &TestApp) -> String {
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    for (key, member_access) in [("note", "READ"), ("secret", "HIDDEN")] {
+        let input = json!({"input": {"key": key, "kind": "SHORT_TEXT", "labels": [],
+            "memberAccess": member_access}});
+        app.ok(&admin, CREATE_FIELD, input).await;
+    }
+    admin
+}
+
+async fn page(app: &TestApp, token: &str, variables: Value) -> Value {
+    let body = call(app, token, variables).await;
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    body["data"]["profiles"].clone()
+}
+
+async fn call(app: &TestApp, token: &str, variables: Value) -> Value {
+    app.graphql(Call {
+        token: Some(token),
+        query: PAGE,
+        variables,
+        ..Call::default()
+    })
+    .await
+}
+
+fn user_ids(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["userId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn keys(node: &Value) -> Vec<&str> {
+    node["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap())
+        .collect()
+}
+
+/// Pages forward through the whole directory in `order`, `size` cards at a time.
+async fn page_through(app: &TestApp, token: &str, order: Value, size: i32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let vars = json!({"first": size, "after": after, "order": order});
+        let page = page(app, token, vars).await;
+        seen.extend(user_ids(&page));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            return seen;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+storage_test!(admins_page_forward_and_backward_through_every_card);
+async fn admins_page_forward_and_backward_through_every_card(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let admin_id = app.user_id(&admin).await;
+    let mut members = vec![admin_id];
+    members.extend(add_members(&app, 0, 6).await);
+
+    let forward = page_through(&app, &admin, json!({"key": "CREATED"}), 3).await;
+    assert_eq!(forward, members, "oldest first, each card once");
+
+    let first = page(&app, &admin, json!({"first": 3})).await;
+    assert_eq!(first["totalCount"], 7);
+    assert_eq!(first["pageInfo"]["hasPreviousPage"], false);
+    let last = page(&app, &admin, json!({"last": 2})).await;
+    assert_eq!(user_ids(&last), members[5..].to_vec());
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    let before = last["pageInfo"]["startCursor"].clone();
+    let previous = page(&app, &admin, json!({"last": 2, "before": before})).await;
+    assert_eq!(user_ids(&previous), members[3..5].to_vec());
+
+    let newest = page_through(
+        &app,
+        &admin,
+        json!({"key": "CREATED", "descending": true}),
+        4,
+    )
+    .await;
+    let mut reversed = members.clone();
+    reversed.reverse();
+    assert_eq!(newest, reversed);
+
+    // A save moves a card to the end of the UPDATED order.
+    let token = app.user_token("member-0", &[("acme", "member")]);
+    let values = json!({"values": [{"key": "note", "value": "changed"}]});
+    app.ok(&token, SAVE, values).await;
+    let by_update = page_through(&app, &admin, json!({"key": "UPDATED"}), 5).await;
+    assert_eq!(by_update.last(), Some(&members[1]));
+    assert_eq!(by_update.len(), members.len());
+}
+
+storage_test!(a_page_reads_every_value_the_admin_may_see);
+async fn a_page_reads_every_value_the_admin_may_see(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    add_members(&app, 0, 1).await;
+    let page = page(&app, &admin, json!({"first": 10})).await;
+    let member = &page["edges"][1]["node"];
+    assert!(keys(member).contains(&"secret"), "admins see every field");
+    let note = member["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["key"] == "note")
+        .unwrap();
+    assert_eq!(note["json"], "note 0");
+}
+
+storage_test!(members_list_cards_only_while_the_directory_is_open_and_only_readable_fields);
+async fn members_list_cards_only_while_the_directory_is_open_and_only_readable_fields(
+    app: TestApp,
+) {
+    let admin = admin_with_fields(&app).await;
+    add_members(&app, 0, 2).await;
+    let member = app.user_token("member-0", &[("acme", "member")]);
+
+    let closed = call(&app, &member, json!({})).await;
+    assert_eq!(error_code(&closed), "FORBIDDEN", "{closed}");
+    assert!(error_message(&closed).contains("member directory"));
+    // Members cannot open it themselves.
+    let body = app
+        .graphql(Call {
+            token: Some(&member),
+            query: OPEN,
+            variables: json!({"on": true}),
+            ..Call::default()
+        })
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+
+    let opened = app.ok(&admin, OPEN, json!({"on": true})).await;
+    assert_eq!(opened["setMemberDirectory"]["memberDirectory"], true);
+    let page = page(&app, &member, json!({"first": 10})).await;
+    assert_eq!(page["totalCount"], 3);
+    let other = &page["edges"][2]["node"];
+    assert!(keys(other).contains(&"note"), "member access READ: shown");
+    assert!(
+        !keys(other).contains(&"secret"),
+        "member access HIDDEN: absent"
+    );
+
+    app.ok(&admin, OPEN, json!({"on": false})).await;
+    let closed = call(&app, &member, json!({})).await;
+    assert_eq!(
+        error_code(&closed),
+        "FORBIDDEN",
+        "closing takes effect at once"
+    );
+}
+
+storage_test!(the_directory_shows_only_the_active_tenants_cards);
+async fn the_directory_shows_only_the_active_tenants_cards(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let ours = add_members(&app, 0, 2).await;
+    let stranger = app.user_token("eve", &[("globex", "admin")]);
+    app.user_id(&stranger).await;
+    let theirs = page(&app, &stranger, json!({})).await;
+    assert_eq!(theirs["totalCount"], 1, "only globex's own admin");
+    assert!(user_ids(&theirs).iter().all(|id| !ours.contains(id)));
+
+    // A cursor of acme's directory lists nothing of acme in globex.
+    let acme = page(&app, &admin, json!({"first": 1})).await;
+    let cursor = acme["pageInfo"]["endCursor"].clone();
+    let crossed = page(&app, &stranger, json!({"first": 10, "after": cursor})).await;
+    assert!(user_ids(&crossed).iter().all(|id| !ours.contains(id)));
+
+    // Naming acme in X-Tenant-Id without a membership there is refused.
+    let body = app
+        .graphql(Call {
+            token: Some(&stranger),
+            tenant: Some("acme"),
+            query: PAGE,
+            variables: json!({}),
+        })
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}
+
+storage_test!(odd_paging_arguments_are_bad_user_input);
+async fn odd_paging_arguments_are_bad_user_input(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let first = page(&app, &admin, json!({"first": 1})).await;
+    let cursor = first["pageInfo"]["endCursor"].clone();
+    let long = "A".repeat(100_000);
+    for vars in [
+        json!({"first": -1}),
+        json!({"first": 101}),
+        json!({"first": 1, "last": 1}),
+        json!({"after": "not a cursor"}),
+        json!({"after": "\u{0}"}),
+        json!({"after": long}),
+        json!({"before": "Zm9v"}),
+        json!({"after": cursor, "order": {"key": "UPDATED"}}),
+    ] {
+        let body = call(&app, &admin, vars.clone()).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{vars}: {body}");
+    }
+}
+
+storage_test!(backend a_page_of_100_costs_as_many_statements_as_a_page_of_10);
+async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10(backend: Backend) {
+    let counter = StatementCounter::default();
+    let app = TestApp::spawn_with(backend, |config| {
+        config.statement_counter = Some(counter.clone());
+    })
+    .await;
+    let admin = admin_with_fields(&app).await;
+    add_members(&app, 0, 100).await;
+    let mut costs = Vec::new();
+    for size in [10, 100] {
+        let before = counter.count();
+        let page = page(&app, &admin, json!({"first": size})).await;
+        costs.push(counter.count() - before);
+        assert_eq!(user_ids(&page).len(), size as usize);
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 10 and 100 cards: {costs:?}"
+    );
+}
+
+storage_test!(paging_holds_while_members_join_and_save);
+async fn paging_holds_while_members_join_and_save(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let mut existing = vec![app.user_id(&admin).await];
+    existing.extend(add_members(&app, 0, 12).await);
+
+    for (round, descending) in [false, true].into_iter().enumerate() {
+        let order = json!({"key": "CREATED", "descending": descending});
+        let writes = async {
+            add_members(&app, 1000 * (round + 1), 8).await;
+            for index in 0..4 {
+                let token = app.user_token(&format!("member-{index}"), &[("acme", "member")]);
+                let values =
+                    json!({"values": [{"key": "note", "value": format!("saved {round}")}]});
+                app.ok(&token, SAVE, values).await;
+            }
+        };
+        let paging = async {
+            let mut seen = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let vars = json!({"first": 2, "after": after, "order": order});
+                let page = page(&app, &admin, vars).await;
+                seen.extend(user_ids(&page));
+                if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                    return seen;
+                }
+                after = page["pageInfo"]["endCursor"].clone();
+            }
+        };
+        let (seen, ()) = tokio::join!(paging, writes);
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "no card twice: {seen:?}");
+        for id in &existing {
+            assert!(seen.contains(id), "{id} skipped in {order}");
+        }
+    }
+}
