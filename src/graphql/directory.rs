@@ -7,8 +7,9 @@ use entity::membership::Role;
 use super::guard::RoleGuard;
 use super::loaders::Loaders;
 use super::profiles::ProfileView;
-use super::{Display, db};
+use super::{Display, db, registry};
 use crate::profiles::directory::{self, SortKey, SortOrder, Window};
+use crate::profiles::search::Matching;
 use crate::session::Session;
 
 /// What the directory is sorted by.
@@ -67,7 +68,8 @@ pub struct DirectoryQuery;
 impl DirectoryQuery {
     /// The cards of the active tenant, a page at a time (at most 100), each as the caller may
     /// see it: admins and operators list every member; members only while the tenant's member
-    /// directory is open, with the fields member access lets them read.
+    /// directory is open, with the fields member access lets them read. `search` matches, by
+    /// substring and ignoring case and accents, the text-like values the caller may read.
     #[graphql(guard = "RoleGuard::new(Role::Member)")]
     #[allow(clippy::too_many_arguments)]
     async fn profiles(
@@ -78,6 +80,7 @@ impl DirectoryQuery {
         last: Option<i32>,
         before: Option<String>,
         order_by: Option<ProfileOrder>,
+        search: Option<String>,
         locale: Option<String>,
     ) -> async_graphql::Result<ProfileConnection> {
         let member = Session::of(ctx)?.member()?;
@@ -85,9 +88,14 @@ impl DirectoryQuery {
         let reader = directory::reader(db, &member).await?;
         let order = ProfileOrder::domain(order_by);
         let window = Window::from_relay(order, first, after.as_deref(), last, before.as_deref())?;
-        let page = directory::page(db, &reader, order, window).await?;
+        let fields = registry(ctx)?.of_tenant(db, member.tenant().id).await?;
+        let search = match search {
+            Some(text) => Matching::new(&member, &fields, &text)?,
+            None => None,
+        };
+        let page = directory::page(db, &reader, order, window, search.as_ref()).await?;
         let total_count = match ctx.look_ahead().field("totalCount").exists() {
-            true => directory::total(db, &reader).await?,
+            true => directory::total(db, &reader, search.as_ref()).await?,
             false => 0,
         };
         let loaders = super::context_data::<Loaders>(ctx)?;

@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::search::Matching;
 use crate::core::{Member, Role};
 use crate::error::{Error, Result};
 
@@ -224,12 +225,13 @@ pub struct Page {
     pub has_previous: bool,
 }
 
-/// The cards of the reader's tenant in `window` of `order`: one statement.
+/// The cards of the reader's tenant that match `search`, in `window` of `order`: one statement.
 pub async fn page(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
     order: SortOrder,
     window: Window,
+    search: Option<&Matching>,
 ) -> Result<Page> {
     let (count, from, backward) = match window {
         Window::First { count, after } => (count, after, false),
@@ -245,6 +247,9 @@ pub async fn page(
         .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
     if let Some(from) = from {
         query = query.filter(beyond(column, &from, descending));
+    }
+    if let Some(search) = search {
+        query = query.filter(search.condition());
     }
     let direction = if descending { Order::Desc } else { Order::Asc };
     let mut rows: Vec<(Uuid, DateTime<Utc>)> = query
@@ -295,12 +300,18 @@ fn beyond(column: membership::Column, cursor: &Cursor, descending: bool) -> sea_
     past.into_condition()
 }
 
-/// How many cards the reader's tenant holds.
-pub async fn total(db: &impl ConnectionTrait, reader: &Reader<'_>) -> Result<u64> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(reader.member.tenant().id))
-        .count(db)
-        .await?)
+/// How many cards of the reader's tenant match `search` (all without one).
+pub async fn total(
+    db: &impl ConnectionTrait,
+    reader: &Reader<'_>,
+    search: Option<&Matching>,
+) -> Result<u64> {
+    let mut query = membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
+    if let Some(search) = search {
+        query = query.filter(search.condition());
+    }
+    Ok(query.count(db).await?)
 }
 
 #[cfg(test)]

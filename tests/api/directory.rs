@@ -304,3 +304,165 @@ async fn paging_holds_while_members_join_and_save(app: TestApp) {
         }
     }
 }
+
+const SEARCH: &str = "query($search: String) {
+    profiles(first: 100, search: $search) { totalCount edges { node { userId } } } }";
+
+const HIDE_FROM_MEMBERS: &str = "mutation($id: ID!) {
+    updateFieldDefinition(id: $id, input: {memberAccess: HIDDEN}) { key } }";
+
+/// Signs a member into acme with identity claims from the provider; returns the token.
+async fn member_named(app: &TestApp, subject: &str, name: &str, email: &str) -> String {
+    let mut claims = serde_json::Map::new();
+    claims.insert("name".into(), json!(name));
+    claims.insert("email".into(), json!(email));
+    claims.insert("preferred_username".into(), json!(subject));
+    let token = app.token(subject, &[("acme", "member")], false, 3600, claims);
+    app.user_id(&token).await;
+    token
+}
+
+async fn search(app: &TestApp, token: &str, text: &str) -> Value {
+    app.graphql(Call {
+        token: Some(token),
+        query: SEARCH,
+        variables: json!({"search": text}),
+        ..Call::default()
+    })
+    .await
+}
+
+async fn found(app: &TestApp, token: &str, text: &str) -> Vec<String> {
+    let body = search(app, token, text).await;
+    assert!(body.get("errors").is_none(), "{text:?}: {body}");
+    let page = &body["data"]["profiles"];
+    let ids = user_ids(page);
+    assert_eq!(page["totalCount"], ids.len(), "{text:?}");
+    ids
+}
+
+async fn search_error(app: &TestApp, token: &str, text: &str) -> String {
+    error_code(&search(app, token, text).await).to_owned()
+}
+
+async fn save(app: &TestApp, token: &str, key: &str, value: &str) {
+    let values = json!({"values": [{"key": key, "value": value}]});
+    app.ok(token, SAVE, values).await;
+}
+
+storage_test!(quick_search_ignores_case_and_accents_in_any_script);
+async fn quick_search_ignores_case_and_accents_in_any_script(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    let alena = member_named(&app, "alena", "Алёна Петрова", "alena@example.org").await;
+    let li = member_named(&app, "li", "李小龙", "li@example.net").await;
+    save(&app, &li, "note", "Lives in 北京, likes Ñandú").await;
+    let (zoe, alena, li) = (
+        app.user_id(&zoe).await,
+        app.user_id(&alena).await,
+        app.user_id(&li).await,
+    );
+
+    for (search, expected) in [
+        ("zoe", vec![&zoe]),
+        ("MULLER", vec![&zoe]),
+        ("Müll", vec![&zoe]),
+        ("  zoë   müller ", vec![&zoe]),
+        ("алена", vec![&alena]),
+        ("ПЕТРОВ", vec![&alena]),
+        ("小龙", vec![&li]),
+        ("北京", vec![&li]),
+        ("nandu", vec![&li]),
+        ("example.org", vec![&alena]),
+        ("alena@", vec![&alena]),
+        ("%", vec![]),
+        ("_", vec![]),
+        ("nobody-has-this", vec![]),
+    ] {
+        let ids = found(&app, &admin, search).await;
+        let expected: Vec<String> = expected.into_iter().cloned().collect();
+        assert_eq!(ids, expected, "{search:?}");
+    }
+    assert_eq!(
+        found(&app, &admin, "").await.len(),
+        4,
+        "an empty search lists all"
+    );
+
+    // A changed value is searched, the old one no longer.
+    let token = app.user_token("li", &[("acme", "member")]);
+    save(&app, &token, "note", "moved to Paris").await;
+    assert!(found(&app, &admin, "北京").await.is_empty());
+    assert_eq!(found(&app, &admin, "paris").await, [li]);
+}
+
+storage_test!(hidden_fields_never_make_a_card_match);
+async fn hidden_fields_never_make_a_card_match(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let alice = member_named(&app, "alice", "Alice Liddell", "alice@wonder.land").await;
+    let bob = member_named(&app, "bob", "Bob Builder", "bob@example.com").await;
+    let alice_id = app.user_id(&alice).await;
+    let secret = json!({"values": [{"key": "secret", "value": "Classified Ünicorn"}]});
+    app.ok(
+        &admin,
+        "mutation($id: ID!, $values: [FieldValueInput!]!) {
+        updateProfile(userId: $id, input: {values: $values}) { version } }",
+        json!({"id": alice_id, "values": secret["values"]}),
+    )
+    .await;
+    app.ok(&admin, OPEN, json!({"on": true})).await;
+
+    assert_eq!(
+        found(&app, &admin, "unicorn").await,
+        std::slice::from_ref(&alice_id)
+    );
+    assert!(
+        found(&app, &bob, "unicorn").await.is_empty(),
+        "secret is HIDDEN from members"
+    );
+    assert_eq!(
+        found(&app, &bob, "wonder.land").await,
+        std::slice::from_ref(&alice_id)
+    );
+
+    // Once email is hidden from members, the provider's email no longer matches for them.
+    let fields = app
+        .ok(&admin, "{ fieldDefinitions { id key } }", json!({}))
+        .await;
+    let email = fields["fieldDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "email")
+        .unwrap()["id"]
+        .clone();
+    app.ok(&admin, HIDE_FROM_MEMBERS, json!({"id": email}))
+        .await;
+    assert!(found(&app, &bob, "wonder.land").await.is_empty());
+    assert_eq!(found(&app, &admin, "wonder.land").await, [alice_id]);
+}
+
+storage_test!(odd_search_texts_are_refused_or_harmless);
+async fn odd_search_texts_are_refused_or_harmless(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    member_named(&app, "zoe", "Zoë", "zoe@example.com").await;
+    assert_eq!(
+        search_error(&app, &admin, "a\u{0}b").await,
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        search_error(&app, &admin, &"é".repeat(201)).await,
+        "BAD_USER_INPUT"
+    );
+    for odd in ["' OR 1=1 --", "\\", "%%", "\u{202e}zoe", "🦀🦀🦀", "ｚｏｅ"] {
+        let ids = found(&app, &admin, odd).await;
+        assert!(ids.len() <= 1, "{odd:?}: {ids:?}");
+    }
+    assert_eq!(
+        found(&app, &admin, "ｚｏｅ").await.len(),
+        1,
+        "full-width folds too"
+    );
+    let blank = found(&app, &admin, "\u{1f}\t ").await;
+    assert_eq!(blank.len(), 2, "nothing left after folding: no search");
+}
