@@ -10,12 +10,11 @@ use chrono::{DateTime, Utc};
 use entity::{membership, tenant};
 use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::search::Matching;
 use crate::core::{Member, Role};
 use crate::error::{Error, Result};
 
@@ -225,13 +224,13 @@ pub struct Page {
     pub has_previous: bool,
 }
 
-/// The cards of the reader's tenant that match `search`, in `window` of `order`: one statement.
+/// The cards of the reader's tenant that meet `keep` (search and filters), in `window` of `order`: one statement.
 pub async fn page(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
     order: SortOrder,
     window: Window,
-    search: Option<&Matching>,
+    keep: &Condition,
 ) -> Result<Page> {
     let (count, from, backward) = match window {
         Window::First { count, after } => (count, after, false),
@@ -248,9 +247,7 @@ pub async fn page(
     if let Some(from) = from {
         query = query.filter(beyond(column, &from, descending));
     }
-    if let Some(search) = search {
-        query = query.filter(search.condition());
-    }
+    query = query.filter(keep.clone());
     let direction = if descending { Order::Desc } else { Order::Asc };
     let mut rows: Vec<(Uuid, DateTime<Utc>)> = query
         .order_by(column, direction.clone())
@@ -300,17 +297,15 @@ fn beyond(column: membership::Column, cursor: &Cursor, descending: bool) -> sea_
     past.into_condition()
 }
 
-/// How many cards of the reader's tenant match `search` (all without one).
+/// How many cards of the reader's tenant meet `keep` (search and filters).
 pub async fn total(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
-    search: Option<&Matching>,
+    keep: &Condition,
 ) -> Result<u64> {
     let mut query = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
-    if let Some(search) = search {
-        query = query.filter(search.condition());
-    }
+    query = query.filter(keep.clone());
     Ok(query.count(db).await?)
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 pub mod directory;
+pub mod filter;
 pub mod identity;
 pub mod search;
 

@@ -466,3 +466,175 @@ async fn odd_search_texts_are_refused_or_harmless(app: TestApp) {
     let blank = found(&app, &admin, "\u{1f}\t ").await;
     assert_eq!(blank.len(), 2, "nothing left after folding: no search");
 }
+
+const FILTER: &str = "query($filter: ProfileFilter, $search: String) {
+    profiles(first: 100, filter: $filter, search: $search) {
+        totalCount edges { node { userId } } } }";
+
+/// Defines typed fields (all readable by members but `salary`) and three members with values.
+async fn typed_cards(app: &TestApp) -> (String, Vec<String>) {
+    let admin = admin_with_fields(app).await;
+    let option =
+        |v: &str| json!({"value": v, "labels": [{"locale": "en", "text": v.to_uppercase()}]});
+    for input in [
+        json!({"key": "age", "kind": "INTEGER", "labels": []}),
+        json!({"key": "started", "kind": "DATE", "labels": []}),
+        json!({"key": "remote", "kind": "SWITCH", "labels": []}),
+        json!({"key": "team", "kind": "SINGLE_CHOICE", "labels": [],
+            "options": [option("red"), option("blue")]}),
+        json!({"key": "langs", "kind": "MULTI_CHOICE", "labels": [],
+            "options": [option("en"), option("fr"), option("de")]}),
+        json!({"key": "salary", "kind": "NUMBER", "labels": [], "memberAccess": "HIDDEN"}),
+    ] {
+        app.ok(&admin, CREATE_FIELD, json!({"input": input})).await;
+    }
+    let cards = [
+        json!([
+            ["age", 30],
+            ["started", "2020-01-15"],
+            ["remote", true],
+            ["team", "red"],
+            ["langs", ["en", "fr"]],
+            ["salary", 5000.5]
+        ]),
+        json!([
+            ["age", 45],
+            ["started", "2023-06-01"],
+            ["remote", false],
+            ["team", "blue"],
+            ["langs", ["de"]],
+            ["salary", 9000]
+        ]),
+        json!([["note", "nothing else"]]),
+    ];
+    let mut ids = Vec::new();
+    for (index, card) in cards.iter().enumerate() {
+        let token = app.user_token(&format!("typed-{index}"), &[("acme", "member")]);
+        let values: Vec<Value> = card
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kv| json!({"key": kv[0], "value": kv[1]}))
+            .collect();
+        app.ok(&token, SAVE, json!({"values": values})).await;
+        ids.push(app.user_id(&token).await);
+    }
+    (admin, ids)
+}
+
+async fn filtered(app: &TestApp, token: &str, filter: Value) -> Value {
+    app.graphql(Call {
+        token: Some(token),
+        query: FILTER,
+        variables: json!({"filter": filter}),
+        ..Call::default()
+    })
+    .await
+}
+
+storage_test!(filters_combine_and_are_typed_by_kind);
+async fn filters_combine_and_are_typed_by_kind(app: TestApp) {
+    let (admin, ids) = typed_cards(&app).await;
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    let ada = app.user_id(&admin).await;
+    let field = |f: Value| json!({"fields": [f]});
+    for (filter, expected) in [
+        (field(json!({"key": "age", "min": 40})), vec![b]),
+        (
+            field(json!({"key": "age", "min": 30, "max": 45})),
+            vec![a, b],
+        ),
+        (
+            field(json!({"key": "started", "max": "2021-12-31"})),
+            vec![a],
+        ),
+        (field(json!({"key": "remote", "equals": true})), vec![a]),
+        (field(json!({"key": "remote", "equals": false})), vec![b]),
+        (
+            field(json!({"key": "team", "oneOf": ["red", "blue"]})),
+            vec![a, b],
+        ),
+        (field(json!({"key": "team", "equals": "blue"})), vec![b]),
+        (
+            field(json!({"key": "langs", "containsAny": ["fr", "de"]})),
+            vec![a, b],
+        ),
+        (
+            field(json!({"key": "langs", "containsAll": ["en", "fr"]})),
+            vec![a],
+        ),
+        (
+            field(json!({"key": "langs", "containsAll": ["en", "de"]})),
+            vec![],
+        ),
+        (field(json!({"key": "age", "isSet": false})), vec![c, &ada]),
+        (field(json!({"key": "note", "isSet": true})), vec![c]),
+        (field(json!({"key": "salary", "min": 6000})), vec![b]),
+        (json!({"roles": ["ADMIN"]}), vec![&ada]),
+        (json!({"roles": ["OWNER"]}), vec![]),
+        (
+            json!({"roles": ["MEMBER"], "fields": [{"key": "age", "min": 1},
+                {"key": "team", "equals": "red"}]}),
+            vec![a],
+        ),
+    ] {
+        let body = filtered(&app, &admin, filter.clone()).await;
+        assert!(body.get("errors").is_none(), "{filter}: {body}");
+        let mut found = user_ids(&body["data"]["profiles"]);
+        found.sort();
+        let mut expected: Vec<String> = expected.into_iter().cloned().collect();
+        expected.sort();
+        assert_eq!(found, expected, "{filter}");
+    }
+
+    // Search and filter together.
+    let body = app
+        .graphql(Call {
+            token: Some(&admin),
+            query: FILTER,
+            variables: json!({"search": "nothing", "filter": field(json!({"key": "age", "isSet": false}))}),
+            ..Call::default()
+        })
+        .await;
+    assert_eq!(
+        user_ids(&body["data"]["profiles"]),
+        std::slice::from_ref(c),
+        "{body}"
+    );
+}
+
+storage_test!(bad_filters_are_refused_with_their_field);
+async fn bad_filters_are_refused_with_their_field(app: TestApp) {
+    let (admin, _) = typed_cards(&app).await;
+    app.ok(&admin, OPEN, json!({"on": true})).await;
+    let member = app.user_token("typed-0", &[("acme", "member")]);
+    let field = |f: Value| json!({"fields": [f]});
+
+    let hidden = filtered(&app, &member, field(json!({"key": "salary", "min": 1}))).await;
+    assert_eq!(error_code(&hidden), "FORBIDDEN", "{hidden}");
+    assert!(error_message(&hidden).contains("salary"));
+    let secret = filtered(
+        &app,
+        &member,
+        field(json!({"key": "secret", "isSet": true})),
+    )
+    .await;
+    assert_eq!(error_code(&secret), "FORBIDDEN", "{secret}");
+
+    for filter in [
+        field(json!({"key": "nope", "isSet": true})),
+        field(json!({"key": "age", "min": "old"})),
+        field(json!({"key": "age", "equals": "thirty"})),
+        field(json!({"key": "started", "min": "yesterday"})),
+        field(json!({"key": "remote", "equals": "yes"})),
+        field(json!({"key": "team", "equals": "green"})),
+        field(json!({"key": "langs", "containsAny": ["xx"]})),
+        field(json!({"key": "team", "containsAny": ["red"]})),
+        field(json!({"key": "note", "min": 1})),
+        field(json!({"key": "age"})),
+        field(json!({"key": "age", "isSet": true, "min": 1})),
+    ] {
+        let body = filtered(&app, &admin, filter.clone()).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{filter}: {body}");
+    }
+}
