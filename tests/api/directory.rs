@@ -253,18 +253,40 @@ async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10(backend: Backend
     .await;
     let admin = admin_with_fields(&app).await;
     add_members(&app, 0, 100).await;
-    let mut costs = Vec::new();
-    for size in [10, 100] {
-        let before = counter.count();
-        let page = page(&app, &admin, json!({"first": size})).await;
-        costs.push(counter.count() - before);
-        assert_eq!(user_ids(&page).len(), size as usize);
+    // Plain, searched, and searched and filtered pages: each costs the same for 10 and 100.
+    for (search, filter) in [
+        (Value::Null, Value::Null),
+        (
+            json!("note"),
+            json!({"roles": ["MEMBER"], "fields": [{"key": "note", "isSet": true}]}),
+        ),
+    ] {
+        let mut costs = Vec::new();
+        for size in [10, 100] {
+            let vars = json!({"first": size, "search": search, "filter": filter});
+            let before = counter.count();
+            let body = app
+                .graphql(Call {
+                    token: Some(&admin),
+                    query: COUNTED,
+                    variables: vars,
+                    ..Call::default()
+                })
+                .await;
+            costs.push(counter.count() - before);
+            assert!(body.get("errors").is_none(), "{body}");
+            assert_eq!(user_ids(&body["data"]["profiles"]).len(), size as usize);
+        }
+        assert_eq!(
+            costs[0], costs[1],
+            "statements for 10 and 100 cards: {costs:?}"
+        );
     }
-    assert_eq!(
-        costs[0], costs[1],
-        "statements for 10 and 100 cards: {costs:?}"
-    );
 }
+
+const COUNTED: &str = "query($first: Int, $search: String, $filter: ProfileFilter) {
+    profiles(first: $first, search: $search, filter: $filter) {
+        totalCount edges { cursor node { userId values { key json } } } } }";
 
 storage_test!(paging_holds_while_members_join_and_save);
 async fn paging_holds_while_members_join_and_save(app: TestApp) {
