@@ -73,13 +73,25 @@ impl Matching {
             .and_where(Expr::col(field_value::Column::Folded).like(like.clone()))
             .to_owned();
         let mut condition = Condition::any().add(membership::Column::UserId.in_subquery(values));
-        if identity_visible(viewer, fields) {
+        if let Some(identity) = identity_fields(viewer, fields) {
             let users = Query::select()
                 .column(user::Column::Id)
                 .from(user::Entity)
                 .and_where(Expr::col(user::Column::FoldedIdentity).like(like))
                 .to_owned();
-            condition = condition.add(membership::Column::UserId.in_subquery(users));
+            // A card with an identity value saved on it (changed or cleared) is matched by its
+            // stored values only, so a provider value the card no longer shows never matches.
+            let saved = Query::select()
+                .column(field_value::Column::UserId)
+                .from(field_value::Entity)
+                .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+                .and_where(field_value::Column::FieldId.is_in(identity))
+                .to_owned();
+            condition = condition.add(
+                Condition::all()
+                    .add(membership::Column::UserId.in_subquery(users))
+                    .add(membership::Column::UserId.not_in_subquery(saved)),
+            );
         }
         Ok(Some(Matching { condition }))
     }
@@ -109,15 +121,20 @@ fn searched_fields(viewer: &Member<'_>, fields: &TenantFields) -> Vec<Uuid> {
         .collect()
 }
 
-/// The provider's identity is matched only when the viewer may read every built-in field it
-/// stands for, so a hidden email or name never makes a card match.
-fn identity_visible(viewer: &Member<'_>, fields: &TenantFields) -> bool {
+/// The built-in fields the provider's identity stands for, when the viewer may read every one
+/// of them (else `None`: the identity is not matched, so a hidden email or name never makes a
+/// card match).
+fn identity_fields(viewer: &Member<'_>, fields: &TenantFields) -> Option<Vec<Uuid>> {
     let class = viewer_class(viewer);
-    IDENTITY_CLAIMS.iter().all(|key| {
-        fields
-            .by_key(key)
-            .is_some_and(|f| field_access(f, class).can_read())
-    })
+    IDENTITY_CLAIMS
+        .iter()
+        .map(|key| {
+            fields
+                .by_key(key)
+                .filter(|f| field_access(f, class).can_read())
+                .map(|f| f.id)
+        })
+        .collect()
 }
 
 fn is_text_like(kind: FieldKind) -> bool {

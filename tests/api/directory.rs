@@ -660,3 +660,20 @@ async fn bad_filters_are_refused_with_their_field(app: TestApp) {
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{filter}: {body}");
     }
 }
+
+storage_test!(a_provider_value_the_card_no_longer_shows_never_matches);
+async fn a_provider_value_the_card_no_longer_shows_never_matches(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Old-Name", "zoe@example.com").await;
+    let id = app.user_id(&zoe).await;
+    assert_eq!(
+        found(&app, &admin, "old-name").await,
+        std::slice::from_ref(&id)
+    );
+    save(&app, &zoe, "name", "Zoë New-Name").await;
+    assert!(found(&app, &admin, "old-name").await.is_empty());
+    assert_eq!(
+        found(&app, &admin, "new-name").await,
+        std::slice::from_ref(&id)
+    );
+}
