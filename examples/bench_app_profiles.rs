@@ -159,6 +159,7 @@ async fn seed(
             email_verified: Set(false),
             claims: Set(json!({})),
             claimed_tenants: Set(None),
+            folded_identity: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             last_sign_in_at: Set(now),

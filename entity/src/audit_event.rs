@@ -12,6 +12,9 @@ pub enum Action {
     /// A tenant was renamed.
     #[sea_orm(string_value = "tenant.rename")]
     TenantRename,
+    /// A tenant setting changed (the member directory).
+    #[sea_orm(string_value = "tenant.settings")]
+    TenantSettings,
     /// A member was added.
     #[sea_orm(string_value = "membership.add")]
     MembershipAdd,

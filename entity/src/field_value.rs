@@ -22,6 +22,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Who made the last change.
     pub updated_by: String,
+    /// The value's searchable text, folded (lower case, no accents); `None` when it has none.
+    pub folded: Option<String>,
 }
 
 /// Field values have no navigable relations.

@@ -21,6 +21,8 @@ pub struct Model {
     pub enabled_locales: Json,
     /// Creation time.
     pub created_at: DateTimeUtc,
+    /// Whether members may list the tenant's cards (what member access lets them read).
+    pub member_directory: bool,
 }
 
 /// Relations of a tenant.

@@ -38,6 +38,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Last sign-in (first request with a new token).
     pub last_sign_in_at: DateTimeUtc,
+    /// The provider's username, email and names, folded for quick search.
+    pub folded_identity: Option<String>,
 }
 
 /// Relations of a user.

@@ -6,6 +6,8 @@ mod m20261124_000001_initial;
 mod m20261124_000010_file_details;
 mod m20261124_000020_app_profile_references;
 mod m20261125_004600_membership_source;
+mod m20261125_090000_directory;
+mod m20261125_091000_search;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_file_details::Migration),
             Box::new(m20261124_000020_app_profile_references::Migration),
             Box::new(m20261125_004600_membership_source::Migration),
+            Box::new(m20261125_090000_directory::Migration),
+            Box::new(m20261125_091000_search::Migration),
         ]
     }
 }

@@ -10,8 +10,8 @@ pub use crate::core::Actor;
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    /// A person.
-    User(SignedInUser),
+    /// A person (boxed: the user row makes it much larger than an operator).
+    User(Box<SignedInUser>),
     /// A service account.
     Operator(Operator),
 }

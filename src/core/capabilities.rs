@@ -254,6 +254,7 @@ mod tests {
             default_locale: "en".into(),
             enabled_locales: serde_json::json!(["en"]),
             created_at: chrono::Utc::now(),
+            member_directory: false,
         };
         let actor = match standing {
             Standing::Operator => Actor::Operator("ops".into()),

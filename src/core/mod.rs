@@ -2,6 +2,7 @@
 //! roles, actors, identifiers and the capabilities domain functions take.
 
 pub mod capabilities;
+pub mod fold;
 pub mod ident;
 
 use uuid::Uuid;

@@ -321,7 +321,7 @@ impl Watch {
     async fn standing(&self) -> Result<Session, Error> {
         let principal = match &self.principal {
             Principal::User(user) => {
-                Principal::User(crate::users::load(&self.db, user.user.id).await?)
+                Principal::User(Box::new(crate::users::load(&self.db, user.user.id).await?))
             }
             operator => operator.clone(),
         };

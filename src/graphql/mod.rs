@@ -3,6 +3,7 @@
 mod apps;
 pub mod compat;
 mod cost_budget;
+mod directory;
 mod expansion;
 mod federation;
 mod fields;
@@ -40,6 +41,7 @@ pub struct Query(
     tenants::TenantQuery,
     fields::FieldQuery,
     profiles::ProfileQuery,
+    directory::DirectoryQuery,
     apps::AppQuery,
     federation::EntityQuery,
 );

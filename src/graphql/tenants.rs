@@ -51,6 +51,12 @@ impl Tenant {
     async fn default_locale(&self) -> &str {
         &self.0.default_locale
     }
+
+    /// Whether members may list the tenant's cards (`profiles`), seeing what member access lets
+    /// them read; admins always may.
+    async fn member_directory(&self) -> bool {
+        self.0.member_directory
+    }
 }
 
 /// A member of the active tenant.
@@ -215,6 +221,18 @@ impl TenantMutation {
     ) -> async_graphql::Result<Tenant> {
         let admin = Session::of(ctx)?.admin()?;
         Ok(Tenant(tenants::rename(db(ctx)?, &admin, &name).await?))
+    }
+
+    /// Opens or closes the active tenant's member directory (admins).
+    #[graphql(guard = "RoleGuard::new(DbRole::Admin)", tag = "admin")]
+    async fn set_member_directory(
+        &self,
+        ctx: &Context<'_>,
+        enabled: bool,
+    ) -> async_graphql::Result<Tenant> {
+        let admin = Session::of(ctx)?.admin()?;
+        let updated = tenants::set_member_directory(db(ctx)?, &admin, enabled).await?;
+        Ok(Tenant(updated))
     }
 
     /// Adds a user who has signed in before to the active tenant (owners).

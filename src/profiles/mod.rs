@@ -15,7 +15,10 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod directory;
+pub mod filter;
 pub mod identity;
+pub mod search;
 
 use crate::audit;
 use crate::core::{Actor, Admin, Member, Operator, TenantScope};
@@ -845,6 +848,10 @@ async fn write_values(
             value: Set(stored_form(&change.value)),
             updated_at: Set(now),
             updated_by: Set(scope.actor().to_string()),
+            folded: Set(change
+                .value
+                .as_ref()
+                .and_then(|v| search::searchable(&change.field, v))),
         };
         field_value::Entity::insert(row)
             .on_conflict(
@@ -857,6 +864,7 @@ async fn write_values(
                     field_value::Column::Value,
                     field_value::Column::UpdatedAt,
                     field_value::Column::UpdatedBy,
+                    field_value::Column::Folded,
                 ])
                 .to_owned(),
             )

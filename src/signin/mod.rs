@@ -68,7 +68,7 @@ impl SignIn {
             .authenticate(token, |verified| self.sign_in(db, verified))
             .await?;
         Ok(match identity {
-            Identity::User(id) => Principal::User(users::load(db, id).await?),
+            Identity::User(id) => Principal::User(Box::new(users::load(db, id).await?)),
             Identity::Operator(operator) => Principal::Operator(operator),
         })
     }

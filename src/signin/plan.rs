@@ -189,6 +189,7 @@ mod tests {
             default_locale: "en".to_owned(),
             enabled_locales: serde_json::json!(["en"]),
             created_at: Utc::now(),
+            member_directory: false,
         };
         let row = membership::Model {
             user_id: Uuid::nil(),

@@ -112,6 +112,7 @@ fn new_row(slug: &str, name: &str, default_locale: Option<&str>) -> tenant::Acti
         default_locale: Set(locale.to_owned()),
         enabled_locales: Set(json!([locale])),
         created_at: Set(Utc::now()),
+        member_directory: Set(false),
     }
 }
 
@@ -189,22 +190,39 @@ pub async fn rename(
     admin: &Admin<'_>,
     name: &str,
 ) -> Result<tenant::Model> {
-    let scope = admin.scope();
     validate_name(name)?;
+    let name = name.trim().to_owned();
+    let change = json!({"before": admin.tenant().name, "after": name});
+    let mut row: tenant::ActiveModel = admin.tenant().clone().into();
+    row.name = Set(name);
+    save_audited(db, admin, row, Action::TenantRename, change).await
+}
+
+/// Opens or closes the active tenant's member directory (admins): when open, members may list
+/// the tenant's cards with what member access lets them read.
+pub async fn set_member_directory(
+    db: &DatabaseConnection,
+    admin: &Admin<'_>,
+    open: bool,
+) -> Result<tenant::Model> {
+    let before = admin.tenant().member_directory;
+    let change = json!({"memberDirectory": {"before": before, "after": open}});
+    let mut row: tenant::ActiveModel = admin.tenant().clone().into();
+    row.member_directory = Set(open);
+    save_audited(db, admin, row, Action::TenantSettings, change).await
+}
+
+/// Saves a changed row of the active tenant and its audit event in one transaction.
+async fn save_audited(
+    db: &DatabaseConnection,
+    admin: &Admin<'_>,
+    row: tenant::ActiveModel,
+    action: Action,
+    change: serde_json::Value,
+) -> Result<tenant::Model> {
     let txn = db.begin().await?;
-    let mut row: tenant::ActiveModel = scope.tenant().clone().into();
-    row.name = Set(name.trim().to_owned());
     let updated = row.update(&txn).await?;
-    let change = json!({"before": scope.tenant().name, "after": updated.name});
-    audit::record(
-        &txn,
-        updated.id,
-        scope.actor(),
-        None,
-        Action::TenantRename,
-        change,
-    )
-    .await?;
+    audit::record(&txn, updated.id, admin.actor(), None, action, change).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -61,6 +61,7 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
             .unwrap_or(false)),
         claims: Set(Value::Object(profile_claims(&token.claims))),
         claimed_tenants: Set(None),
+        folded_identity: Set(folded_identity(token)),
         created_at: Set(now),
         updated_at: Set(now),
         last_sign_in_at: Set(now),
@@ -73,6 +74,7 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
                     user::Column::Email,
                     user::Column::EmailVerified,
                     user::Column::Claims,
+                    user::Column::FoldedIdentity,
                     user::Column::UpdatedAt,
                     user::Column::LastSignInAt,
                 ])
@@ -92,6 +94,20 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
         user,
         first_sign_in,
     })
+}
+
+/// The claims whose provider values quick search matches (the directory matches them only for
+/// viewers who may read every one of the built-in fields of the same keys).
+pub const IDENTITY_CLAIMS: [&str; 5] = [
+    "preferred_username",
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+];
+
+fn folded_identity(token: &VerifiedToken) -> Option<String> {
+    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| token.claim_str(c)))
 }
 
 /// Remembers which tenants the provider's claim named at this sign-in.

@@ -9,6 +9,7 @@ mod apps;
 mod auth;
 mod compat;
 mod database;
+mod directory;
 mod federation;
 mod fields;
 mod files;

@@ -1,0 +1,164 @@
+//! Quick search: one box that matches, by substring (so also by prefix), ignoring case and
+//! accents, the text-like values of a card and what the identity provider said of its owner.
+//! Each stored value keeps its folded text (written with the value, in the same statement) and
+//! each user the folded identity, so which fields may match is decided at query time through
+//! the one access function: a field the viewer cannot read never makes a card match.
+
+use entity::{field_value, membership, user};
+use sea_orm::sea_query::{Expr, LikeExpr, Query};
+use sea_orm::{ColumnTrait, Condition, ExprTrait};
+use uuid::Uuid;
+
+use crate::core::Member;
+use crate::core::fold::{fold, fold_all};
+use crate::error::{Error, Result};
+use crate::fields::store::TenantFields;
+use crate::fields::{FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
+use crate::users::IDENTITY_CLAIMS;
+
+/// The longest search text accepted, in characters.
+pub const MAX_SEARCH: usize = 200;
+
+/// The folded text quick search matches for a stored value: texts as they are, choices with
+/// their option's value and labels in every locale; `None` for kinds that are not text-like.
+pub fn searchable(field: &FieldDefinition, value: &FieldValue) -> Option<String> {
+    match value {
+        FieldValue::Text(text) => fold_all([text.as_str()]),
+        FieldValue::Choice(picked) => fold_all(option_texts(field, std::slice::from_ref(picked))),
+        FieldValue::Choices(picked) => fold_all(option_texts(field, picked)),
+        _ => None,
+    }
+}
+
+fn option_texts<'a>(field: &'a FieldDefinition, picked: &'a [String]) -> Vec<&'a str> {
+    let mut texts = Vec::new();
+    for value in picked {
+        texts.push(value.as_str());
+        let option = field.options.iter().find(|o| &o.value == value);
+        texts.extend(
+            option
+                .into_iter()
+                .flat_map(|o| o.labels.values().map(String::as_str)),
+        );
+    }
+    texts
+}
+
+/// A search of the directory, as one viewer class may run it.
+#[derive(Clone, Debug)]
+pub struct Matching {
+    condition: Condition,
+}
+
+impl Matching {
+    /// The search for `text` by `viewer` in its tenant: `None` when `text` folds to nothing,
+    /// BAD_USER_INPUT when it is longer than [`MAX_SEARCH`].
+    pub fn new(viewer: &Member<'_>, fields: &TenantFields, text: &str) -> Result<Option<Self>> {
+        if text.chars().count() > MAX_SEARCH {
+            return Err(Error::bad_input(format!(
+                "search takes at most {MAX_SEARCH} characters"
+            )));
+        }
+        let folded = fold(text);
+        if folded.is_empty() {
+            return Ok(None);
+        }
+        let like = LikeExpr::new(format!("%{}%", escape_like(&folded))).escape('\\');
+        let searched = searched_fields(viewer, fields);
+        let values = Query::select()
+            .column(field_value::Column::UserId)
+            .from(field_value::Entity)
+            .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+            .and_where(field_value::Column::FieldId.is_in(searched))
+            .and_where(Expr::col(field_value::Column::Folded).like(like.clone()))
+            .to_owned();
+        let mut condition = Condition::any().add(membership::Column::UserId.in_subquery(values));
+        if let Some(identity) = identity_fields(viewer, fields) {
+            let users = Query::select()
+                .column(user::Column::Id)
+                .from(user::Entity)
+                .and_where(Expr::col(user::Column::FoldedIdentity).like(like))
+                .to_owned();
+            // A card with an identity value saved on it (changed or cleared) is matched by its
+            // stored values only, so a provider value the card no longer shows never matches.
+            let saved = Query::select()
+                .column(field_value::Column::UserId)
+                .from(field_value::Entity)
+                .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+                .and_where(field_value::Column::FieldId.is_in(identity))
+                .to_owned();
+            condition = condition.add(
+                Condition::all()
+                    .add(membership::Column::UserId.in_subquery(users))
+                    .add(membership::Column::UserId.not_in_subquery(saved)),
+            );
+        }
+        Ok(Some(Matching { condition }))
+    }
+
+    /// The condition on `memberships` a matching card meets.
+    pub fn condition(&self) -> Condition {
+        self.condition.clone()
+    }
+}
+
+/// How the viewer sees other members' cards (their own card is not special in a directory).
+fn viewer_class(viewer: &Member<'_>) -> Viewer {
+    Viewer {
+        is_owner: false,
+        standing: viewer.standing(),
+    }
+}
+
+/// The text-like fields the viewer may read on other members' cards.
+fn searched_fields(viewer: &Member<'_>, fields: &TenantFields) -> Vec<Uuid> {
+    let class = viewer_class(viewer);
+    fields
+        .all
+        .iter()
+        .filter(|f| is_text_like(f.kind) && field_access(f, class).can_read())
+        .map(|f| f.id)
+        .collect()
+}
+
+/// The built-in fields the provider's identity stands for, when the viewer may read every one
+/// of them (else `None`: the identity is not matched, so a hidden email or name never makes a
+/// card match).
+fn identity_fields(viewer: &Member<'_>, fields: &TenantFields) -> Option<Vec<Uuid>> {
+    let class = viewer_class(viewer);
+    IDENTITY_CLAIMS
+        .iter()
+        .map(|key| {
+            fields
+                .by_key(key)
+                .filter(|f| field_access(f, class).can_read())
+                .map(|f| f.id)
+        })
+        .collect()
+}
+
+fn is_text_like(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::ShortText
+            | FieldKind::LongText
+            | FieldKind::Email
+            | FieldKind::Phone
+            | FieldKind::Url
+            | FieldKind::Country
+            | FieldKind::SingleChoice
+            | FieldKind::MultiChoice
+    )
+}
+
+/// `text` with LIKE's wildcards and the escape character escaped.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
