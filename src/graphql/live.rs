@@ -18,7 +18,7 @@ use entity::membership::Role;
 use super::guard::RoleGuard;
 use super::profiles::ProfileView;
 use super::tenants::parse_user_id;
-use super::{Display, context_data, events};
+use super::{Display, context_data, db, events};
 use crate::auth::Principal;
 use crate::config::LiveLimits;
 use crate::error::Error;
@@ -179,8 +179,9 @@ pub struct LiveSubscription;
 
 #[Subscription(name = "Subscription")]
 impl LiveSubscription {
-    /// Each save of one card of the active tenant (default: your own). Your own card, or any
-    /// card for admins and operators.
+    /// Each save of one card of the active tenant (default: your own). Your own card; any card
+    /// for admins and operators; for members, the cards of the member directory while the
+    /// tenant keeps it open (with what members may see of them).
     #[graphql(guard = "RoleGuard::new(Role::Member)")]
     async fn profile_changed(
         &self,
@@ -196,7 +197,7 @@ impl LiveSubscription {
             None => member.user_id()?,
         };
         if member.user_id().ok() != Some(subject) {
-            session.admin()?;
+            crate::profiles::directory::reader(db(ctx)?, &member).await?;
         }
         Ok(watch(ctx, session, Followed::One(subject), locale)?)
     }
@@ -286,13 +287,10 @@ fn stream(
                     return;
                 }
             };
-            let change = match change {
-                Ok(change) => change,
-                Err(RecvError::Lagged(_)) => {
-                    yield Err(Error::Unavailable("this subscription fell behind and missed changes: subscribe again".into()).into());
-                    return;
-                }
-                Err(RecvError::Closed) => return,
+            let change = match received(change) {
+                Ok(Some(change)) => change,
+                Ok(None) => return,
+                Err(error) => { yield Err(error.into()); return; }
             };
             match &*change {
                 Change::Membership { tenant, .. } | Change::Fields { tenant, .. } if *tenant != watch.tenant => {}
@@ -315,6 +313,19 @@ fn stream(
     }
 }
 
+/// A change as a stream takes it: `None` once the feed ended; `UNAVAILABLE` for a subscriber
+/// that fell so far behind that changes it had not taken yet were dropped (the feed keeps a
+/// bounded number of changes, so a slow subscriber never holds memory without bound).
+fn received(change: Result<Arc<Change>, RecvError>) -> Result<Option<Arc<Change>>, Error> {
+    match change {
+        Ok(change) => Ok(Some(change)),
+        Err(RecvError::Lagged(missed)) => Err(Error::Unavailable(format!(
+            "this subscription fell behind and missed {missed} changes: subscribe again"
+        ))),
+        Err(RecvError::Closed) => Ok(None),
+    }
+}
+
 impl Watch {
     /// The subscriber's session now (memberships read again), which must still allow what it
     /// subscribed to.
@@ -327,14 +338,21 @@ impl Watch {
         };
         let tenant = self.tenant.to_string();
         let session = Session::resolve(&self.db, principal, Some(&tenant)).await?;
+        self.allowed(&session).await?;
+        Ok(session)
+    }
+
+    /// Whether `session` may still follow what this stream follows: its own card; another's
+    /// through the member directory (open, or an admin's); every card as an admin.
+    async fn allowed(&self, session: &Session) -> Result<(), Error> {
         let member = session.member()?;
         match self.followed {
-            Followed::One(user) if member.user_id().ok() == Some(user) => {}
-            _ => {
-                session.admin()?;
-            }
+            Followed::One(user) if member.user_id().ok() == Some(user) => Ok(()),
+            Followed::One(_) => crate::profiles::directory::reader(&self.db, &member)
+                .await
+                .map(drop),
+            Followed::EveryMember => session.admin().map(drop),
         }
-        Ok(session)
     }
 
     fn follows(&self, user: Uuid) -> bool {
@@ -363,6 +381,8 @@ impl Watch {
         actor: &str,
         fields: Option<&[String]>,
     ) -> Result<Option<ProfileChange>, Error> {
+        // The member directory may have closed since (a setting, not a membership change).
+        self.allowed(session).await?;
         let member = session.member()?;
         let key = (
             self.tenant,
@@ -409,5 +429,32 @@ impl Watch {
                 display: self.display.clone(),
             },
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriber_that_falls_behind_is_told_and_ended() {
+        let (feed, mut slow) = tokio::sync::broadcast::channel(2);
+        for _ in 0..5 {
+            feed.send(Arc::new(Change::Resync))
+                .expect("a receiver listens");
+        }
+        let lagged = received(slow.try_recv().map_err(|error| match error {
+            tokio::sync::broadcast::error::TryRecvError::Lagged(n) => RecvError::Lagged(n),
+            _ => RecvError::Closed,
+        }));
+        match lagged {
+            Err(Error::Unavailable(message)) => assert!(message.contains("missed 3"), "{message}"),
+            other => panic!("not ended: {other:?}"),
+        }
+        // The buffer is bounded: the two newest changes remain, nothing more.
+        assert!(slow.try_recv().is_ok() && slow.try_recv().is_ok());
+        assert!(slow.try_recv().is_err());
+        drop(feed);
+        assert!(matches!(received(Err(RecvError::Closed)), Ok(None)));
     }
 }

@@ -243,6 +243,69 @@ async fn a_member_may_follow_only_their_own_card(app: TestApp) {
     assert_eq!(refusal(&client.event().await), "FORBIDDEN");
 }
 
+storage_test!(a_member_follows_another_card_while_the_directory_is_open);
+async fn a_member_follows_another_card_while_the_directory_is_open(app: TestApp) {
+    const DIRECTORY: &str =
+        "mutation($on: Boolean!) { setMemberDirectory(enabled: $on) { memberDirectory } }";
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    create_field(
+        &app,
+        &admin,
+        json!({"key": "desk", "kind": "SHORT_TEXT", "labels": [], "memberAccess": "READ"}),
+    )
+    .await;
+    let private =
+        json!({"key": "salary", "kind": "INTEGER", "labels": [], "memberAccess": "HIDDEN"});
+    create_field(&app, &admin, private).await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    let bob = app.user_token("bob", &[("acme", "member")]);
+    let bob_id = app.user_id(&bob).await;
+    app.user_id(&ann).await;
+    app.ok(&admin, DIRECTORY, json!({"on": true})).await;
+    let mut client = Client::signed_in(&app, &ann).await;
+    client
+        .subscribe("1", CARD_CHANGES, json!({"id": bob_id}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let both = values(&[("desk", json!("C-3")), ("salary", json!(5000))]);
+    app.ok(&bob, SAVE, json!({"values": both})).await;
+    let event = client.event().await;
+    let change = &event["payload"]["data"]["profileChanged"];
+    assert_eq!(change["changedFields"], json!(["desk"]), "{event}");
+    assert!(!event.to_string().contains("salary"), "{event}");
+    // Closed again: the next event ends the subscription.
+    app.ok(&admin, DIRECTORY, json!({"on": false})).await;
+    app.ok(
+        &bob,
+        SAVE,
+        json!({"values": values(&[("desk", json!("C-4"))])}),
+    )
+    .await;
+    assert_eq!(refusal(&client.event().await), "FORBIDDEN");
+    client
+        .subscribe("2", CARD_CHANGES, json!({"id": bob_id}))
+        .await;
+    assert_eq!(refusal(&client.event().await), "FORBIDDEN");
+}
+
+storage_test!(backend a_silent_connection_is_closed);
+async fn a_silent_connection_is_closed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.live.idle_seconds = 1;
+    })
+    .await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    app.user_id(&ann).await;
+    let mut client = Client::signed_in(&app, &ann).await;
+    client.subscribe("1", DEFINITION_CHANGES, json!({})).await;
+    // Nothing from the client (no graphql-ws `ping`) for longer than `idle_seconds`.
+    match client.receive(Duration::from_secs(10)).await {
+        Some(Err(code)) => assert_eq!(code, 3008, "closed for silence"),
+        other => panic!("the silent connection stayed open: {other:?}"),
+    }
+}
+
 storage_test!(a_connection_without_a_valid_token_is_refused);
 async fn a_connection_without_a_valid_token_is_refused(app: TestApp) {
     let forged = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
