@@ -630,3 +630,45 @@ async fn a_lost_listening_connection_resyncs_the_caches() {
     })
     .await
 }
+
+/// A file released through one process is no longer served by another that had its row and
+/// thumbnail cached (told by `NOTIFY`), well within the caches' own lifetime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_released_on_one_process_is_gone_on_another() {
+    use crate::files::{png, upload};
+    crate::common::skippable(async {
+        let a = TestApp::spawn(Backend::Postgres).await;
+        let b = a.second_process().await;
+        let admin = a.user_token("ada", &[("acme", "admin")]);
+        a.ok(
+            &admin,
+            crate::fields::TEMPLATES,
+            json!({"keys": ["avatar"]}),
+        )
+        .await;
+        let mia = a.user_token("mia", &[("acme", "member")]);
+        a.user_id(&mia).await;
+        let first = upload(&a, &mia, "avatar", "a.png", "image/png", png(300, 300)).await;
+        let thumbnail = first["data"]["uploadFile"]["file"]["thumbnails"][0]["url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_owned();
+        let served = |app: &TestApp| {
+            let url = format!("{}{thumbnail}", app.base_url);
+            let client = app.client.clone();
+            async move { client.get(url).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(served(&b).await, 200, "B caches the row and the thumbnail");
+        upload(&a, &mia, "avatar", "b.png", "image/png", png(301, 301)).await;
+        assert_eq!(served(&a).await, 404);
+        let started = std::time::Instant::now();
+        while served(&b).await != 404 {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "B still serves the released file"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
