@@ -27,6 +27,7 @@ use crate::fields::Viewer;
 use crate::fields::store::FieldRegistry;
 use crate::metrics::Metrics;
 use crate::profiles::Card;
+use crate::ratelimit::Caller;
 use crate::session::Session;
 
 /// When the token a WebSocket connection signed in with stops being valid (Unix seconds).
@@ -40,7 +41,7 @@ pub struct ConnectionSlots(Mutex<usize>);
 /// The subscriptions open per user on this instance, the limits, and the cards read for
 /// events lately.
 pub struct Subscribers {
-    per_user: Mutex<HashMap<String, usize>>,
+    per_user: Mutex<HashMap<Caller, usize>>,
     limits: LiveLimits,
     cards: SharedReads,
 }
@@ -67,7 +68,7 @@ impl Subscribers {
 struct Slot {
     subscribers: Arc<Subscribers>,
     connection: Arc<ConnectionSlots>,
-    caller: String,
+    caller: Caller,
     metrics: Arc<Metrics>,
 }
 
@@ -75,7 +76,7 @@ impl Slot {
     fn take(ctx: &Context<'_>, session: &Session) -> Result<Slot, Error> {
         let subscribers = context_data::<Arc<Subscribers>>(ctx)?.clone();
         let connection = context_data::<Arc<ConnectionSlots>>(ctx)?.clone();
-        let caller = format!("{:?}", session.caller()?);
+        let caller = session.caller()?;
         let limits = subscribers.limits.clone();
         let mut open = lock(&connection.0);
         if *open >= limits.subscriptions_per_connection {
