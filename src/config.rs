@@ -292,6 +292,9 @@ pub struct Limits {
     /// Seconds one database statement may run (waiting for locks included) before PostgreSQL
     /// cancels it and the request is answered `TIMEOUT`; not enforced on SQLite.
     pub statement_seconds: u64,
+    /// Most connections one instance opens to PostgreSQL; several instances together must stay
+    /// under the server's `max_connections`. SQLite always uses one.
+    pub pool_connections: u32,
     /// Seconds a client may take to send a request's headers and body: a client trickling a
     /// body cannot hold a connection longer (answered 408).
     pub body_seconds: u64,
@@ -335,6 +338,7 @@ impl Default for Limits {
             persisted_queries: 1_000,
             request_seconds: 30,
             statement_seconds: 20,
+            pool_connections: 10,
             body_seconds: 30,
             upload_bytes: 10 * 1024 * 1024,
             image_pixels: 40_000_000,

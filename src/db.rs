@@ -4,22 +4,30 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use log::LevelFilter;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Connects to `url`, creating the SQLite file and its folder when needed.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_with(url, None).await
+    connect_with(url, PoolSettings::default()).await
+}
+
+/// How the service's pool is sized and bounded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolSettings {
+    /// PostgreSQL cancels a statement running longer (waiting for a lock included).
+    pub statement_timeout: Option<Duration>,
+    /// Most PostgreSQL connections (sqlx's default of 10 when unset); SQLite always uses one.
+    pub max_connections: Option<u32>,
 }
 
 /// Connects like [`connect`]; on PostgreSQL, a statement running longer than
-/// `statement_timeout` (waiting for a lock included) is cancelled by the server, and the
-/// request that ran it answered `TIMEOUT`. SQLite cannot cancel a statement: there, only the
-/// request timeout applies.
-pub async fn connect_with(
-    url: &str,
-    statement_timeout: Option<Duration>,
-) -> anyhow::Result<DatabaseConnection> {
+/// `pool.statement_timeout` is cancelled by the server, and the request that ran it answered
+/// `TIMEOUT`. SQLite cannot cancel a statement: there, only the request timeout applies.
+/// Every wait for a connection is reported as a `sqlx::pool::acquire` event, which
+/// [`crate::metrics::PoolWaitLayer`] counts.
+pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_file(url)
         && let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
@@ -36,8 +44,13 @@ pub async fn connect_with(
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
                 .create_if_missing(true)
-        });
-    if let Some(timeout) = statement_timeout {
+        })
+        .map_sqlx_sqlite_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace))
+        .map_sqlx_postgres_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace));
+    if let Some(max) = pool.max_connections {
+        options.max_connections(max);
+    }
+    if let Some(timeout) = pool.statement_timeout {
         let milliseconds = timeout.as_millis().to_string();
         options.map_sqlx_postgres_opts(move |opts| {
             opts.options([("statement_timeout", milliseconds.as_str())])
@@ -53,13 +66,9 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
     Ok(db)
 }
 
-/// Connects as the service does: migrations applied, each statement limited to
-/// `statement_timeout`.
-pub async fn connect_service(
-    url: &str,
-    statement_timeout: Duration,
-) -> anyhow::Result<DatabaseConnection> {
-    let db = connect_with(url, Some(statement_timeout)).await?;
+/// Connects as the service does: migrations applied, the pool bounded by `pool`.
+pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
+    let db = connect_with(url, pool).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
 }

@@ -103,7 +103,7 @@ impl Events {
                 _stop: None,
             }));
         }
-        let pool = db.get_postgres_connection_pool().clone();
+        let pool = listening_pool(db.get_postgres_connection_pool());
         let listener = listener(&pool).await?;
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(listen(pool, listener, local.clone(), stopped));
@@ -167,6 +167,17 @@ fn notice(change: Change) -> String {
 
 type Pool = sea_orm::sqlx::PgPool;
 type Listener = sea_orm::sqlx::postgres::PgListener;
+
+/// A pool of one connection for the listener, with the service pool's connect options: a
+/// listener holds its connection for good, which would take one from the requests (all of them
+/// with `limits.pool_connections = 1`). Kept open for good: no idle timeout, no lifetime.
+fn listening_pool(service: &Pool) -> Pool {
+    sea_orm::sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with((*service.connect_options()).clone())
+}
 
 /// A connection listening on the feed's channel.
 async fn listener(pool: &Pool) -> Result<Listener, sea_orm::sqlx::Error> {

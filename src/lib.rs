@@ -60,8 +60,13 @@ impl AppState {
     /// Connects to the database, applies migrations and builds the schema; the identity
     /// providers' keys are fetched in the background.
     pub async fn new(config: config::Config) -> anyhow::Result<Arc<AppState>> {
-        let statement_timeout = std::time::Duration::from_secs(config.limits.statement_seconds);
-        let mut db = db::connect_service(&config.database_url, statement_timeout).await?;
+        let pool = db::PoolSettings {
+            statement_timeout: Some(std::time::Duration::from_secs(
+                config.limits.statement_seconds,
+            )),
+            max_connections: Some(config.limits.pool_connections),
+        };
+        let mut db = db::connect_service(&config.database_url, pool).await?;
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
         }

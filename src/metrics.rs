@@ -1,9 +1,12 @@
 //! Prometheus metrics of one service instance. Each [`crate::AppState`] has its own registry
 //! (no process-wide recorder), so that tests running several instances in one process scrape
-//! exactly their own figures.
+//! exactly their own figures. The one exception is the wait for a database connection: sqlx
+//! reports it only as a tracing event, and tracing subscribers are process-wide, so
+//! [`PoolWaitLayer`] counts the waits of every pool in the process (one per instance in
+//! production).
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -243,6 +246,12 @@ impl Metrics {
             "Most connections the database pool opens",
             pool_max.clone(),
         );
+        registry.register_with_unit(
+            "db_pool_acquire_duration",
+            "Time each statement waited for a database pool connection (every pool of the process)",
+            Unit::Seconds,
+            POOL_WAITS.clone(),
+        );
         Metrics {
             registry,
             http_requests,
@@ -395,4 +404,56 @@ impl Metrics {
             .set(i64::from(size) - idle);
         self.pool_max.set(i64::from(max));
     }
+}
+
+/// Waits for a pool connection, from 100 µs (an idle connection at hand) to the 10 s acquire
+/// timeout.
+static POOL_WAITS: LazyLock<Histogram> =
+    LazyLock::new(|| Histogram::new(exponential_buckets(0.0001, 4.0, 9)));
+
+/// The target of sqlx's event after each connection acquisition.
+const POOL_ACQUIRE_TARGET: &str = "sqlx::pool::acquire";
+
+/// A tracing layer that records sqlx's `acquired_after_secs` of every connection acquisition
+/// into `db_pool_acquire_duration`. Installed by [`crate::telemetry::init`]; its filter lets
+/// those TRACE events through whatever the log filter is.
+pub struct PoolWaitLayer;
+
+impl PoolWaitLayer {
+    /// The layer with the filter it needs.
+    pub fn filtered<S>() -> impl tracing_subscriber::Layer<S>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        use tracing_subscriber::Layer;
+        let targets = tracing_subscriber::filter::Targets::new()
+            .with_target(POOL_ACQUIRE_TARGET, tracing::Level::TRACE);
+        PoolWaitLayer.with_filter(targets)
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWaitLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != POOL_ACQUIRE_TARGET {
+            return;
+        }
+        let mut waited = AcquiredAfter(None);
+        event.record(&mut waited);
+        if let Some(seconds) = waited.0 {
+            POOL_WAITS.observe(seconds);
+        }
+    }
+}
+
+/// Reads the `acquired_after_secs` field of an acquisition event.
+struct AcquiredAfter(Option<f64>);
+
+impl tracing::field::Visit for AcquiredAfter {
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        if field.name() == "acquired_after_secs" {
+            self.0 = Some(value);
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
 }

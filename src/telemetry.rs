@@ -65,6 +65,7 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
     tracing_subscriber::registry()
         .with(lines)
         .with(traces)
+        .with(crate::metrics::PoolWaitLayer::filtered())
         .try_init()?;
     Ok(Telemetry { provider })
 }

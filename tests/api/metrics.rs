@@ -122,6 +122,53 @@ async fn metrics_count_a_known_sequence_of_requests(backend: Backend) {
     assert!(text.ends_with("# EOF\n"));
 }
 
+/// Pool waits reach the metrics through a tracing layer, which is process-wide: installed
+/// here once, as `telemetry::init` does in the binary.
+fn count_pool_waits() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        tracing_subscriber::registry()
+            .with(userprofile::metrics::PoolWaitLayer::filtered())
+            .init();
+    });
+}
+
+storage_test!(backend waits_for_a_pool_connection_are_measured);
+async fn waits_for_a_pool_connection_are_measured(backend: Backend) {
+    count_pool_waits();
+    let app = TestApp::spawn_with(backend, |config| {
+        config.metrics.bearer_token = Some(SECRET.to_owned());
+        config.limits.pool_connections = 1;
+    })
+    .await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    app.ok(&ann, "{ me { id } }", json!({})).await;
+    // The histogram counts every pool of this test process, so only its growth is checked.
+    let acquisitions = |text: &str| {
+        let all = sample(text, "db_pool_acquire_duration_seconds_count");
+        let at_once = sample(
+            text,
+            r#"db_pool_acquire_duration_seconds_bucket{le="0.0001"}"#,
+        );
+        (all, all - at_once)
+    };
+    let (before, waited_before) = acquisitions(&scrape(&app, Some(SECRET)).await.1);
+
+    // One connection for sixteen concurrent requests: most of them queue for it.
+    let requests =
+        (0..16).map(|_| app.ok(&ann, "{ me { id profile { values { key } } } }", json!({})));
+    futures::future::join_all(requests).await;
+
+    let (after, waited_after) = acquisitions(&scrape(&app, Some(SECRET)).await.1);
+    assert!(after - before >= 16.0, "{before} → {after}");
+    assert!(
+        waited_after > waited_before,
+        "no wait longer than 100 µs was seen"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_not_public() {
     let unset = TestApp::spawn(Backend::Sqlite).await;
