@@ -46,7 +46,8 @@ pub async fn graphql_ws(
 }
 
 /// Signs the connection in, as a request with the payload's headers would be; a refused
-/// token closes the connection (4403).
+/// token closes the connection with code 1002 and the error's message as its reason
+/// (async-graphql's close for a failed `connection_init`; graphql-ws suggests 4403).
 async fn connection_init(state: Arc<AppState>, payload: Value) -> async_graphql::Result<Data> {
     let headers = headers_of(&payload)?;
     let session = super::session(&state, &headers).await?;
