@@ -72,7 +72,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression())
+        .layer(axum::middleware::map_response(close_after_unread_body))
         .with_state(state)
+}
+
+/// A body refused before it was all received (too large, too slow) leaves the rest of it on
+/// the connection, which is therefore closed: saying so keeps the client from sending its next
+/// request on it.
+async fn close_after_unread_body(mut response: Response) -> Response {
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 async fn graphql(

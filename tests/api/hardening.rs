@@ -376,3 +376,36 @@ async fn fragments_spread_exponentially_are_refused_before_validation() {
     }
     assert_still_serving(&app).await;
 }
+
+/// Found as a flaky test: a body refused before it was all read (too large) left the client
+/// believing the connection could carry its next request, which the server had closed; the
+/// refusal must say `Connection: close`, and the next request on the same client succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_oversized_body_closes_its_connection_cleanly() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.user_token("ann", &[("acme", "member")]);
+    let huge = json!({"query": format!("{{ me {{ id }} }} # {}", "x".repeat(3 * 1024 * 1024))});
+    for attempt in 0..30 {
+        let refused = app
+            .client
+            .post(format!("{}/graphql", app.base_url))
+            .bearer_auth(&token)
+            .json(&huge)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 413, "attempt {attempt}");
+        assert_eq!(
+            refused.headers().get("connection").map(|v| v.as_bytes()),
+            Some(&b"close"[..]),
+            "attempt {attempt}"
+        );
+        refused.bytes().await.unwrap();
+        let next = app
+            .client
+            .get(format!("{}/healthz", app.base_url))
+            .send()
+            .await;
+        assert!(next.is_ok(), "attempt {attempt}: {next:?}");
+    }
+}
