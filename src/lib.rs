@@ -86,6 +86,9 @@ impl AppState {
             Arc::downgrade(&fields),
             Arc::downgrade(&files),
         ));
+        let cards = Arc::new(profiles::cache::CardCache::new(
+            metrics.cache(metrics::CacheName::cards),
+        ));
         let apps = apps::Apps::new(db.clone(), &config.limits);
         let limiter = Arc::new(ratelimit::RateLimiter::new(
             &config.rate_limits,
@@ -96,6 +99,7 @@ impl AppState {
         let services = graphql::Services {
             db: db.clone(),
             registry: fields.clone(),
+            cards: cards.clone(),
             files: files.clone(),
             apps: apps.clone(),
             metrics: metrics.clone(),
@@ -103,8 +107,13 @@ impl AppState {
             events: events.clone(),
         };
         let schema = graphql::schema(services, &config);
-        let compat_schema =
-            graphql::compat::schema(db.clone(), fields.clone(), metrics.clone(), &config.limits);
+        let compat_schema = graphql::compat::schema(
+            db.clone(),
+            fields.clone(),
+            cards,
+            metrics.clone(),
+            &config.limits,
+        );
         let auth = auth::Authenticator::new(&config, metrics.clone())?;
         let signin = signin::SignIn::new(&config);
         let state = Arc::new(AppState {

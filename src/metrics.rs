@@ -80,6 +80,7 @@ pub enum CacheName {
     signed_in_tokens,
     field_definitions,
     file_rows,
+    cards,
 }
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]

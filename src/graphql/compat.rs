@@ -10,12 +10,13 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema, S
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::{db, registry};
+use super::{card_cache, db, registry};
 use crate::auth::{Membership, SignedInUser};
 use crate::config::Limits;
 use crate::core::role_name;
 use crate::error::Error;
 use crate::fields::store::FieldRegistry;
+use crate::profiles::cache::CardCache;
 use crate::profiles::identity::{self, Identity};
 use crate::session::Session;
 
@@ -27,12 +28,14 @@ pub type CompatSchema = Schema<CompatQuery, EmptyMutation, EmptySubscription>;
 pub fn schema(
     db: DatabaseConnection,
     registry: Arc<FieldRegistry>,
+    cards: Arc<CardCache>,
     metrics: Arc<crate::metrics::Metrics>,
     limits: &Limits,
 ) -> CompatSchema {
     builder()
         .data(db)
         .data(registry)
+        .data(cards)
         .extension(super::operation_metrics::OperationMetrics::new(metrics))
         .extension(super::request_check::RequestCheck::new(limits))
         .limit_depth(limits.query_depth)
@@ -59,7 +62,10 @@ impl CompatQuery {
         let session = Session::of(ctx)?;
         let user = session.user()?;
         let card = match session.member() {
-            Ok(member) => identity::own_card(db(ctx)?, registry(ctx)?, &member, user).await?,
+            Ok(member) => {
+                identity::own_card(db(ctx)?, registry(ctx)?, card_cache(ctx)?, &member, user)
+                    .await?
+            }
             Err(_) => None,
         };
         let identity = Identity::of(card.as_ref(), user);

@@ -6,7 +6,7 @@ use tokio::sync::OnceCell;
 
 use super::profiles::ProfileView;
 use super::tenants::{Role, Tenant};
-use super::{Display, db, registry};
+use super::{Display, card_cache, db, registry};
 use crate::auth::SignedInUser;
 use crate::profiles::identity::{self, Identity};
 use crate::profiles::{self, Card};
@@ -43,7 +43,14 @@ impl UserProfile {
                 let Ok(member) = Session::of(ctx)?.member() else {
                     return Ok::<_, crate::error::Error>(None);
                 };
-                identity::own_card(db(ctx)?, registry(ctx)?, &member, &self.user).await
+                identity::own_card(
+                    db(ctx)?,
+                    registry(ctx)?,
+                    card_cache(ctx)?,
+                    &member,
+                    &self.user,
+                )
+                .await
             })
             .await?;
         Ok(card.as_ref())

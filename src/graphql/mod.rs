@@ -33,6 +33,7 @@ use crate::fields::labels::{self, Localized, Preferences};
 use crate::fields::store::FieldRegistry;
 use crate::files::FileStore;
 use crate::metrics::Metrics;
+use crate::profiles::cache::CardCache;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
@@ -74,6 +75,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     /// Cached field definitions.
     pub registry: Arc<FieldRegistry>,
+    /// Recently read cards' values, by version.
+    pub cards: Arc<CardCache>,
     /// Uploaded files.
     pub files: Arc<FileStore>,
     /// Apps and app profiles.
@@ -95,6 +98,7 @@ pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
         .data(services.apps)
         .data(services.db)
         .data(services.registry)
+        .data(services.cards)
         .data(services.files)
         .data(services.metrics.clone())
         .extension(operation_metrics::OperationMetrics::new(services.metrics))
@@ -140,6 +144,11 @@ fn db<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a DatabaseConnection, Er
 /// The field registry from the GraphQL context.
 fn registry<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a FieldRegistry, Error> {
     context_data::<Arc<FieldRegistry>>(ctx).map(AsRef::as_ref)
+}
+
+/// The card cache from the GraphQL context.
+fn card_cache<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a CardCache, Error> {
+    context_data::<Arc<CardCache>>(ctx).map(AsRef::as_ref)
 }
 
 /// The file store from the GraphQL context.

@@ -10,6 +10,7 @@ use crate::fields::builtin::provider_field_value;
 use crate::fields::store::FieldRegistry;
 
 use super::Card;
+use super::cache::CardCache;
 
 /// The identity fields, each `None` when hidden from the owner, empty, or not on a card.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31,6 +32,7 @@ pub struct Identity {
 pub async fn own_card(
     db: &impl sea_orm::ConnectionTrait,
     registry: &FieldRegistry,
+    cache: &CardCache,
     viewer: &Member<'_>,
     user: &SignedInUser,
 ) -> Result<Option<Card>> {
@@ -39,7 +41,7 @@ pub async fn own_card(
     };
     let (row, person) = (membership.row.clone(), user.user.clone());
     Ok(Some(
-        super::read_loaded(db, registry, viewer, row, person).await?,
+        super::read_loaded(db, registry, cache, viewer, row, person).await?,
     ))
 }
 

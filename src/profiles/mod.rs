@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod cache;
 pub mod directory;
 pub mod filter;
 pub mod identity;
@@ -30,6 +31,7 @@ use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
+use cache::CardCache;
 
 /// What writing a card touches: the database, the definitions, the files, and the change feed
 /// that tells every instance.
@@ -143,15 +145,28 @@ async fn read_in(
 }
 
 /// Reads a card whose membership and user rows the caller has already loaded (the signed-in
-/// user's own card: the session holds both), saving a query.
+/// user's own card: the session holds both), its values from `cache` when this version of the
+/// card was read before.
 pub async fn read_loaded(
     db: &impl ConnectionTrait,
     registry: &FieldRegistry,
+    cache: &CardCache,
     viewer: &Member<'_>,
     membership: membership::Model,
     user: user::Model,
 ) -> Result<Card> {
-    read_rows(db, registry, viewer.scope(), membership, user).await
+    let stored = match cache.get(&membership).await {
+        Some(kept) => kept,
+        None => {
+            let read = Arc::new(stored_values(db, viewer.tenant().id, user.id).await?);
+            cache.keep(&membership, read.clone()).await;
+            read
+        }
+    };
+    let fields = registry.of_tenant(db, viewer.tenant().id).await?;
+    let mut card = compose(viewer.scope(), &fields, membership, user, &stored);
+    attach_files(db, std::slice::from_mut(&mut card)).await?;
+    Ok(card)
 }
 
 async fn read_rows(

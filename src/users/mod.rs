@@ -133,20 +133,24 @@ fn profile_claims(claims: &Map<String, Value>) -> Map<String, Value> {
 
 /// Loads a user with every membership, the primary first.
 pub async fn load(db: &impl ConnectionTrait, user_id: Uuid) -> Result<SignedInUser> {
-    let user = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("the signed-in user no longer exists".into()))?;
-    let rows = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .find_also_related(tenant::Entity)
+    // One round trip: every request of a signed-in user starts here.
+    let rows = user::Entity::find_by_id(user_id)
+        .find_also_related(membership::Entity)
+        .find_also(membership::Entity, tenant::Entity)
         .order_by_desc(membership::Column::IsPrimary)
         .order_by_asc(membership::Column::CreatedAt)
         .all(db)
         .await?;
+    let Some((user, _, _)) = rows.first() else {
+        return Err(Error::Unauthenticated(
+            "the signed-in user no longer exists".into(),
+        ));
+    };
+    let user = user.clone();
     let memberships = rows
         .into_iter()
-        .filter_map(|(m, tenant)| {
+        .filter_map(|(_, m, tenant)| {
+            let m = m?;
             Some(Membership {
                 tenant: tenant?,
                 role: m.role,

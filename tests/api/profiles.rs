@@ -620,3 +620,88 @@ async fn a_value_may_point_only_at_an_accepted_image_type(app: TestApp) {
         );
     }
 }
+
+const MY_DESK: &str = "{ me { profile { version values { key json } } } }";
+
+/// The desk value on the caller's own card, and the card's version.
+async fn my_desk(app: &TestApp, token: &str) -> (Value, Value) {
+    let me = app.ok(token, MY_DESK, json!({})).await;
+    let card = &me["me"]["profile"];
+    (
+        value_of(card, "desk").unwrap_or(Value::Null),
+        card["version"].clone(),
+    )
+}
+
+async fn save_desk(app: &TestApp, token: &str, desk: &str) {
+    app.ok(
+        token,
+        SAVE,
+        json!({"values": [{"key": "desk", "value": desk}]}),
+    )
+    .await;
+}
+
+storage_test!(backend the_own_card_is_cached_by_version_and_never_stale);
+async fn the_own_card_is_cached_by_version_and_never_stale(backend: crate::common::Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.metrics.bearer_token = Some("scrape".to_owned());
+    })
+    .await;
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    app.ok(&admin, CREATE, text_field("desk", json!([]))).await;
+    let ann = app.user_token("ann", &[("acme", "member")]);
+    let ann_id = app.user_id(&ann).await;
+    save_desk(&app, &ann, "A-1").await;
+    assert_eq!(my_desk(&app, &ann).await, (json!("A-1"), json!(1)));
+    assert_eq!(my_desk(&app, &ann).await, (json!("A-1"), json!(1)));
+    save_desk(&app, &ann, "B-2").await;
+    assert_eq!(my_desk(&app, &ann).await, (json!("B-2"), json!(2)));
+    // An admin's save bumps the same version.
+    app.ok(
+        &admin,
+        SAVE_OTHER,
+        json!({"id": ann_id, "values": [{"key": "desk", "value": "C-3"}]}),
+    )
+    .await;
+    assert_eq!(my_desk(&app, &ann).await, (json!("C-3"), json!(3)));
+
+    let scrape = app
+        .client
+        .get(format!("{}/metrics", app.base_url))
+        .bearer_auth("scrape")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits = scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"cache_lookups_total{cache="cards",outcome="hit"} "#))
+        .unwrap_or("0");
+    assert_eq!(
+        hits, "1",
+        "only the unchanged second read is served from the cache: {scrape}"
+    );
+}
+
+/// Two processes on one database: a save through one is read at once through the other,
+/// which had cached the previous version (no wait for a change notice).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_on_one_instance_is_read_at_once_on_another() {
+    crate::common::skippable(async {
+        let a = TestApp::spawn(crate::common::Backend::Postgres).await;
+        let b = a.second_process().await;
+        let admin = a.user_token("ada", &[("acme", "admin")]);
+        a.ok(&admin, CREATE, text_field("desk", json!([]))).await;
+        let ann = a.user_token("ann", &[("acme", "member")]);
+        a.user_id(&ann).await;
+        for round in 0..20 {
+            let desk = format!("D-{round}");
+            save_desk(&a, &ann, &desk).await;
+            assert_eq!(my_desk(&b, &ann).await, (json!(desk), json!(round + 1)));
+        }
+    })
+    .await;
+}
