@@ -47,7 +47,11 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
         })
         .map_sqlx_sqlite_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace))
         .map_sqlx_postgres_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace));
-    if let Some(max) = pool.max_connections {
+    // One SQLite connection serialises writers: with more, two transactions that read and
+    // then write deadlock on the lock upgrade, and one fails at once despite the busy timeout.
+    if let Some(max) = pool.max_connections
+        && !url.starts_with("sqlite:")
+    {
         options.max_connections(max);
     }
     if let Some(timeout) = pool.statement_timeout {
