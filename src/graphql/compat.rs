@@ -10,6 +10,8 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema, S
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::gate::{Gate, Gated};
+use super::request_check::RequestCheck;
 use super::{card_cache, db, registry};
 use crate::auth::{Membership, SignedInUser};
 use crate::config::Limits;
@@ -21,7 +23,7 @@ use crate::profiles::identity::{self, Identity};
 use crate::session::Session;
 
 /// The compatibility schema.
-pub type CompatSchema = Schema<CompatQuery, EmptyMutation, EmptySubscription>;
+pub type CompatSchema = Gated<CompatQuery, EmptyMutation, EmptySubscription>;
 
 /// Builds the compatibility schema over the same database and field registry as the main one,
 /// behind the same request checks and limits.
@@ -32,15 +34,15 @@ pub fn schema(
     metrics: Arc<crate::metrics::Metrics>,
     limits: &Limits,
 ) -> CompatSchema {
-    builder()
+    let schema = builder()
         .data(db)
         .data(registry)
         .data(cards)
-        .extension(super::operation_metrics::OperationMetrics::new(metrics))
-        .extension(super::request_check::RequestCheck::new(limits))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
-        .finish()
+        .finish();
+    let gate = Gate::new(RequestCheck::new(limits), None, metrics);
+    Gated::new(schema, gate)
 }
 
 fn builder() -> async_graphql::SchemaBuilder<CompatQuery, EmptyMutation, EmptySubscription> {

@@ -2,63 +2,27 @@
 //! write (`createAppProfiles`) the bulk budget, a field given a `search` argument the search
 //! budget. Checked once the document is parsed, before anything runs.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::ServerResult;
 use async_graphql::parser::types::{ExecutableDocument, Selection};
-use async_graphql::{ServerResult, Variables};
 
 use crate::metrics::Budget;
-use crate::ratelimit::RateLimiter;
-use crate::session::Session;
+use crate::ratelimit::{Caller, RateLimiter};
 
 /// The top-level fields that are bulk writes.
 const BULK_FIELDS: &[&str] = &["createAppProfiles"];
 
-/// The schema extension.
-#[derive(Clone)]
-pub struct CostBudget {
-    limiter: Arc<RateLimiter>,
-}
-
-impl CostBudget {
-    /// Spends from `limiter`.
-    pub fn new(limiter: Arc<RateLimiter>) -> Self {
-        CostBudget { limiter }
+/// Spends from `limiter` what `document` costs `caller`; RATE_LIMITED past a budget.
+pub fn spend(
+    limiter: &RateLimiter,
+    caller: &Caller,
+    document: &ExecutableDocument,
+) -> ServerResult<()> {
+    for budget in budgets(document) {
+        limiter.spend_costly(budget, caller).map_err(|error| {
+            async_graphql::Error::from(error).into_server_error(Default::default())
+        })?;
     }
-}
-
-impl ExtensionFactory for CostBudget {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(self.clone())
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for CostBudget {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let costs = budgets(&document);
-        if !costs.is_empty()
-            && let Some(session) = ctx.data_opt::<Session>()
-            && let Ok(caller) = session.caller()
-        {
-            for budget in costs {
-                self.limiter
-                    .spend_costly(budget, &caller)
-                    .map_err(|error| {
-                        async_graphql::Error::from(error).into_server_error(Default::default())
-                    })?;
-            }
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 /// The costly budgets the document's operations spend (each at most once).

@@ -8,6 +8,7 @@ mod expansion;
 mod federation;
 mod fields;
 mod files;
+pub mod gate;
 mod guard;
 pub mod live;
 pub mod loaders;
@@ -34,6 +35,7 @@ use crate::fields::store::FieldRegistry;
 use crate::files::FileStore;
 use crate::metrics::Metrics;
 use crate::profiles::cache::CardCache;
+use spans::Traced;
 
 /// Every query of the API.
 #[derive(MergedObject, Default)]
@@ -58,12 +60,12 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, live::LiveSubscription>;
+pub type AppSchema = gate::Gated<Traced<Query>, Traced<Mutation>, live::LiveSubscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, live::LiveSubscription> {
+fn builder() -> SchemaBuilder<Traced<Query>, Traced<Mutation>, live::LiveSubscription> {
     Schema::build(
-        Query::default(),
-        Mutation::default(),
+        Traced(Query::default()),
+        Traced(Mutation::default()),
         live::LiveSubscription,
     )
     .enable_federation()
@@ -92,7 +94,7 @@ pub struct Services {
 /// Builds the schema over `services`, under the configured limits.
 pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
     let limits = &config.limits;
-    builder()
+    let schema = builder()
         .data(services.events)
         .data(Arc::new(live::Subscribers::new(config.live.clone())))
         .data(services.apps)
@@ -101,13 +103,12 @@ pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
         .data(services.cards)
         .data(services.files)
         .data(services.metrics.clone())
-        .extension(operation_metrics::OperationMetrics::new(services.metrics))
-        .extension(spans::Spans)
-        .extension(request_check::RequestCheck::new(limits))
-        .extension(cost_budget::CostBudget::new(services.limiter))
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
-        .finish()
+        .finish();
+    let check = request_check::RequestCheck::new(limits);
+    let gate = gate::Gate::new(check, Some(services.limiter), services.metrics);
+    gate::Gated::new(schema, gate)
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

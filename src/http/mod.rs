@@ -172,14 +172,13 @@ async fn run(
     let allowed = Duration::from_secs(state.config.limits.request_seconds);
     // Past the limit the execution is dropped, and with it any open transaction, which rolls
     // back: a stopped request has written nothing.
-    let Ok(mut response) = tokio::time::timeout(allowed, schema.execute(request)).await else {
+    let Ok(response) = tokio::time::timeout(allowed, schema.execute(request)).await else {
         let seconds = allowed.as_secs();
         return Error::Timeout(format!(
             "the request ran longer than {seconds} s and was stopped; nothing of it was saved"
         ))
         .into_response();
     };
-    crate::graphql::ensure_error_codes(&mut response);
     let status = retry_status(&response);
     let wait = crate::graphql::retry_after(&response);
     let mut http = GraphQLResponse::from(response).into_response();
