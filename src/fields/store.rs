@@ -34,9 +34,22 @@ use crate::metrics::CacheCounters;
 pub struct TenantFields {
     /// Every definition, by position.
     pub all: Vec<Arc<FieldDefinition>>,
+    /// Every locale any label is given in, sorted, once per set rather than per card.
+    locales: Arc<[String]>,
 }
 
 impl TenantFields {
+    /// The set of `all` definitions.
+    pub fn new(all: Vec<Arc<FieldDefinition>>) -> TenantFields {
+        let mut locales: Vec<String> = all.iter().flat_map(|f| f.labels.keys().cloned()).collect();
+        locales.sort();
+        locales.dedup();
+        TenantFields {
+            all,
+            locales: locales.into(),
+        }
+    }
+
     /// The definition with `key`.
     pub fn by_key(&self, key: &str) -> Option<&Arc<FieldDefinition>> {
         self.all.iter().find(|f| f.key.as_str() == key)
@@ -56,11 +69,9 @@ impl TenantFields {
             .collect()
     }
 
-    /// Every locale any label is given in.
-    pub fn locales(&self) -> impl Iterator<Item = &str> + Clone {
-        self.all
-            .iter()
-            .flat_map(|f| f.labels.keys().map(String::as_str))
+    /// Every locale any label is given in, sorted.
+    pub fn locales(&self) -> &Arc<[String]> {
+        &self.locales
     }
 }
 
@@ -145,7 +156,7 @@ async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<TenantFields
         .into_iter()
         .map(|row| FieldDefinition::from_row(row).map(Arc::new))
         .collect::<Result<_>>()?;
-    Ok(TenantFields { all })
+    Ok(TenantFields::new(all))
 }
 
 /// Changes to a definition; `None` leaves a part as it is. Key and kind never change.

@@ -61,7 +61,7 @@ pub struct Card {
     /// Visible fields in the tenant's order, with values.
     pub values: Vec<CardValue>,
     /// Every locale the tenant's labels are given in.
-    pub locales: Vec<String>,
+    pub locales: Arc<[String]>,
     /// The files that visible IMAGE and FILE values refer to, by id.
     pub files: HashMap<Uuid, file::Model>,
 }
@@ -348,16 +348,13 @@ fn compose(
             })
         })
         .collect();
-    let mut locales: Vec<String> = fields.locales().map(str::to_owned).collect();
-    locales.sort();
-    locales.dedup();
     Card {
         user,
         tenant: scope.tenant().clone(),
         version: membership.card_version,
         updated_at: membership.updated_at,
         values,
-        locales,
+        locales: fields.locales().clone(),
         files: HashMap::new(),
     }
 }
