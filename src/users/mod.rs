@@ -90,6 +90,10 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
         .ok_or_else(|| Error::internal(anyhow::anyhow!("user vanished after upsert")))?;
     // The update branch keeps the stored id, so only an insert leaves ours in place.
     let first_sign_in = user.id == id;
+    if !first_sign_in {
+        // The provider's names show on cards that have none of their own.
+        crate::profiles::names::refresh(db, user.id, None).await?;
+    }
     Ok(Provisioned {
         user,
         first_sign_in,
