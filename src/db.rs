@@ -63,6 +63,9 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(url).await?;
     Migrator::up(&db, None).await?;
+    crate::profiles::backfill::run_once(&db)
+        .await
+        .map_err(|error| anyhow::anyhow!("backfilling search texts and sort names: {error:?}"))?;
     Ok(db)
 }
 
@@ -70,6 +73,9 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
 pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect_with(url, pool).await?;
     Migrator::up(&db, None).await?;
+    crate::profiles::backfill::run_once(&db)
+        .await
+        .map_err(|error| anyhow::anyhow!("backfilling search texts and sort names: {error:?}"))?;
     Ok(db)
 }
 

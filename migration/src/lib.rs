@@ -9,6 +9,7 @@ mod m20261125_004600_membership_source;
 mod m20261125_090000_directory;
 mod m20261125_091000_search;
 mod m20261206_000100_sort_name;
+mod m20261206_000200_backfills;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_090000_directory::Migration),
             Box::new(m20261125_091000_search::Migration),
             Box::new(m20261206_000100_sort_name::Migration),
+            Box::new(m20261206_000200_backfills::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod backfill;
 pub mod directory;
 pub mod filter;
 pub mod identity;

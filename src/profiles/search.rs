@@ -137,7 +137,8 @@ fn identity_fields(viewer: &Member<'_>, fields: &TenantFields) -> Option<Vec<Uui
         .collect()
 }
 
-fn is_text_like(kind: FieldKind) -> bool {
+/// Whether values of `kind` have a search text.
+pub fn is_text_like(kind: FieldKind) -> bool {
     matches!(
         kind,
         FieldKind::ShortText

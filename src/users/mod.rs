@@ -111,7 +111,13 @@ pub const IDENTITY_CLAIMS: [&str; 5] = [
 ];
 
 fn folded_identity(token: &VerifiedToken) -> Option<String> {
-    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| token.claim_str(c)))
+    fold_identity(|claim| token.claim_str(claim))
+}
+
+/// The folded text quick search matches for a user's identity, from the text of each of the
+/// [`IDENTITY_CLAIMS`] that `claim` gives.
+pub fn fold_identity<'a>(claim: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| claim(c)))
 }
 
 /// Remembers which tenants the provider's claim named at this sign-in.

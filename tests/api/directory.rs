@@ -863,3 +863,37 @@ async fn odd_orders_are_refused_naming_their_field(app: TestApp) {
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     assert!(error_message(&body).contains("family_name"), "{body}");
 }
+
+storage_test!(the_backfill_makes_rows_from_before_the_search_searchable_and_sorted);
+async fn the_backfill_makes_rows_from_before_the_search_searchable_and_sorted(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    save(&app, &zoe, "note", "Ñandú lover").await;
+    let zoe = app.user_id(&zoe).await;
+    // As rows written before the search and name-order migrations were left.
+    for statement in [
+        "UPDATE field_values SET folded = NULL",
+        "UPDATE users SET folded_identity = NULL",
+        "UPDATE memberships SET sort_name = NULL",
+    ] {
+        app.db.execute_unprepared(statement).await.unwrap();
+    }
+    assert!(found(&app, &admin, "nandu").await.is_empty());
+    assert!(found(&app, &admin, "muller").await.is_empty());
+
+    userprofile::profiles::backfill::fill(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        found(&app, &admin, "nandu").await,
+        std::slice::from_ref(&zoe)
+    );
+    assert_eq!(
+        found(&app, &admin, "MÜLLER").await,
+        std::slice::from_ref(&zoe)
+    );
+    let by_name = page_through(&app, &admin, json!({"key": "DISPLAY_NAME"}), 10).await;
+    assert_eq!(by_name[0], zoe, "the named card before the nameless admin");
+}
