@@ -212,7 +212,8 @@ impl DirectoryQuery {
             None => Condition::all(),
         };
         if let Some(text) = search
-            && let Some(matching) = Matching::new(&member, &fields, &text)?
+            && let Some(matching) =
+                Matching::new(&member, &fields, &text, db.get_database_backend())?
         {
             keep = keep.add(matching.condition());
         }

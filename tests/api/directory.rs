@@ -897,3 +897,43 @@ async fn the_backfill_makes_rows_from_before_the_search_searchable_and_sorted(ap
     let by_name = page_through(&app, &admin, json!({"key": "DISPLAY_NAME"}), 10).await;
     assert_eq!(by_name[0], zoe, "the named card before the nameless admin");
 }
+
+storage_test!(short_searches_scan_and_longer_ones_use_the_index);
+async fn short_searches_scan_and_longer_ones_use_the_index(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    save(&app, &zoe, "note", "Ñandú lover").await;
+    let zoe = app.user_id(&zoe).await;
+    let me = std::slice::from_ref(&zoe);
+    // One and two characters: below a trigram, served by the LIKE scan on SQLite.
+    for text in ["zo", "Ü", "ñ", "lo", "zoe", "nandú", "andu lov"] {
+        assert_eq!(found(&app, &admin, text).await, me, "{text:?}");
+    }
+    assert!(found(&app, &admin, "zx").await.is_empty());
+
+    use sea_orm::ConnectionTrait;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    // The FTS5 tables follow every write through their triggers.
+    let hits = |table: &'static str, text: &'static str| {
+        let db = app.db.clone();
+        async move {
+            use sea_orm::Statement;
+            let sql = format!("SELECT count(*) AS n FROM {table} WHERE {table} MATCH '\"{text}\"'");
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(hits("field_values_search", "nandu").await, 1);
+    assert_eq!(hits("users_search", "muller").await, 1);
+    let token = app.user_token("zoe", &[("acme", "member")]);
+    save(&app, &token, "note", "moved to Paris").await;
+    assert_eq!(hits("field_values_search", "nandu").await, 0);
+    assert_eq!(hits("field_values_search", "paris").await, 1);
+    assert!(found(&app, &admin, "nandu").await.is_empty());
+}
