@@ -63,9 +63,6 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(url).await?;
     Migrator::up(&db, None).await?;
-    crate::profiles::backfill::run_once(&db)
-        .await
-        .map_err(|error| anyhow::anyhow!("backfilling search texts and sort names: {error:?}"))?;
     Ok(db)
 }
 
@@ -73,9 +70,6 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
 pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect_with(url, pool).await?;
     Migrator::up(&db, None).await?;
-    crate::profiles::backfill::run_once(&db)
-        .await
-        .map_err(|error| anyhow::anyhow!("backfilling search texts and sort names: {error:?}"))?;
     Ok(db)
 }
 
@@ -86,21 +80,42 @@ fn sqlite_file(url: &str) -> Option<&str> {
 }
 
 /// Counts the SQL statements a connection runs: how tests check that a list costs a constant
-/// number of queries, whatever its length.
+/// number of queries, whatever its length. It also keeps the latest statements with their
+/// values, for benchmarks that show their plans.
 #[derive(Clone, Debug, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter(
+    Arc<AtomicU64>,
+    Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>,
+);
+
+/// How many of the latest statements a [`StatementCounter`] keeps.
+const KEPT_STATEMENTS: usize = 256;
 
 impl StatementCounter {
     /// Statements run so far.
     pub fn count(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// The statements run since the last call (at most the latest 256), oldest first.
+    pub fn take_statements(&self) -> Vec<sea_orm::Statement> {
+        self.1
+            .lock()
+            .map(|mut kept| std::mem::take(&mut *kept))
+            .unwrap_or_default()
+    }
 }
 
 /// Makes `db` (and every clone made from it afterwards) count its statements into `counter`.
 pub fn count_statements(db: &mut DatabaseConnection, counter: StatementCounter) {
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.0.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut kept) = counter.1.lock() {
+            if kept.len() == KEPT_STATEMENTS {
+                kept.remove(0);
+            }
+            kept.push(info.statement.clone());
+        }
     });
 }
 

@@ -14,13 +14,12 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::names;
 use super::search::{is_text_like, searchable};
 use crate::error::Result;
 use crate::fields::FieldValue;
-use crate::fields::builtin::provider_value;
 use crate::fields::store::FieldRegistry;
-use crate::users::fold_identity;
+use crate::users::folded_identity_of;
+use crate::users::names;
 
 /// The name under which a run is recorded; a new version of the rule takes a new name.
 const NAME: &str = "search-and-sort-names-v1";
@@ -129,17 +128,7 @@ async fn fill_users(db: &DatabaseConnection) -> Result<u64> {
         after = last.id;
         let txn = db.begin().await?;
         for person in users {
-            let texts: Vec<(&str, Option<Value>)> = crate::users::IDENTITY_CLAIMS
-                .iter()
-                .map(|claim| (*claim, provider_value(&person, claim)))
-                .collect();
-            let claim = |name: &str| {
-                texts
-                    .iter()
-                    .find(|(claim, _)| *claim == name)
-                    .and_then(|(_, value)| value.as_ref()?.as_str())
-            };
-            let Some(folded) = fold_identity(claim) else {
+            let Some(folded) = folded_identity_of(&person) else {
                 continue;
             };
             user::Entity::update_many()

@@ -16,11 +16,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::names;
 use crate::core::{Member, Role};
 use crate::error::{Error, Result};
 use crate::fields::store::TenantFields;
 use crate::fields::{FieldKind, Viewer, field_access};
+use crate::users::names;
 
 /// The most cards one page holds.
 pub const MAX_PAGE: u64 = 100;

@@ -19,7 +19,6 @@ pub mod backfill;
 pub mod directory;
 pub mod filter;
 pub mod identity;
-pub mod names;
 pub mod search;
 
 use crate::audit;
@@ -32,6 +31,7 @@ use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
+use crate::users::names;
 
 /// What writing a card touches: the database, the definitions, the files, and the change feed
 /// that tells every instance.

@@ -316,7 +316,7 @@ pub async fn insert_membership(
         .exec_without_returning(db)
         .await?;
     if inserted > 0 {
-        crate::profiles::names::refresh(db, user_id, Some(tenant_id)).await?;
+        crate::users::names::refresh(db, user_id, Some(tenant_id)).await?;
     }
     Ok(inserted > 0)
 }

@@ -1,5 +1,7 @@
 //! Users: created or refreshed from token claims at sign-in, and loaded with memberships.
 
+pub mod names;
+
 use chrono::Utc;
 use entity::user::ClaimedTenants;
 use entity::{membership, tenant, user};
@@ -92,7 +94,7 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
     let first_sign_in = user.id == id;
     if !first_sign_in {
         // The provider's names show on cards that have none of their own.
-        crate::profiles::names::refresh(db, user.id, None).await?;
+        names::refresh(db, user.id, None).await?;
     }
     Ok(Provisioned {
         user,
@@ -112,6 +114,20 @@ pub const IDENTITY_CLAIMS: [&str; 5] = [
 
 fn folded_identity(token: &VerifiedToken) -> Option<String> {
     fold_identity(|claim| token.claim_str(claim))
+}
+
+/// The folded identity of a stored user, from the claims it keeps.
+pub fn folded_identity_of(user: &user::Model) -> Option<String> {
+    let texts: Vec<(&str, Option<Value>)> = IDENTITY_CLAIMS
+        .iter()
+        .map(|claim| (*claim, crate::fields::builtin::provider_value(user, claim)))
+        .collect();
+    fold_identity(|name| {
+        texts
+            .iter()
+            .find(|(claim, _)| *claim == name)
+            .and_then(|(_, value)| value.as_ref()?.as_str())
+    })
 }
 
 /// The folded text quick search matches for a user's identity, from the text of each of the
