@@ -550,18 +550,14 @@ fn run_query(
                 query.and_where(sort.clone().is_not_null());
             }
             if let Some(cursor) = cursor {
-                let at = cursor.at.bound();
-                let past = match descending {
-                    false => sort
-                        .clone()
-                        .gt(at.clone())
-                        .or(sort.clone().eq(at).and(user.clone().gt(cursor.user))),
-                    true => sort
-                        .clone()
-                        .lt(at.clone())
-                        .or(sort.clone().eq(at).and(user.clone().lt(cursor.user))),
-                };
-                query.and_where(past);
+                // A row comparison, which both databases serve as one index range (the
+                // spelled-out OR makes PostgreSQL read and sort everything past the value).
+                let row = Expr::tuple([sort.clone(), user.clone()]);
+                let at = Expr::tuple([Expr::val(cursor.at.bound()), Expr::val(cursor.user)]);
+                query.and_where(match descending {
+                    false => row.gt(at),
+                    true => row.lt(at),
+                });
             }
             query.order_by(SORT, direction.clone());
         }

@@ -91,16 +91,22 @@ impl Matching {
             let users = users.to_owned();
             // A card with an identity value saved on it (changed or cleared) is matched by its
             // stored values only, so a provider value the card no longer shows never matches.
+            // Correlated, so each candidate is one primary-key probe rather than a scan of
+            // every identity value of the tenant.
             let saved = Query::select()
-                .column(field_value::Column::UserId)
+                .expr(Expr::val(1))
                 .from(field_value::Entity)
                 .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+                .and_where(
+                    Expr::col((field_value::Entity, field_value::Column::UserId))
+                        .equals((membership::Entity, membership::Column::UserId)),
+                )
                 .and_where(field_value::Column::FieldId.is_in(identity))
                 .to_owned();
             condition = condition.add(
                 Condition::all()
                     .add(membership::Column::UserId.in_subquery(users))
-                    .add(membership::Column::UserId.not_in_subquery(saved)),
+                    .add(Expr::exists(saved).not()),
             );
         }
         Ok(Some(Matching { condition }))
@@ -136,13 +142,11 @@ impl Indexed {
             return;
         };
         let search = format!("{table}_search");
+        // sea-query writes a CROSS JOIN without its ON: the join condition goes in WHERE.
         query
             .from(search.clone())
-            .join(
-                JoinType::CrossJoin,
-                table,
-                Expr::cust(format!("{table}.rowid = {search}.rowid")),
-            )
+            .join(JoinType::CrossJoin, table, Condition::all())
+            .and_where(Expr::cust(format!("{table}.rowid = {search}.rowid")))
             .and_where(Expr::cust_with_values(
                 format!("{search} MATCH ?"),
                 [indexed.phrase.clone()],
