@@ -45,7 +45,10 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
                 .foreign_keys(true)
                 .create_if_missing(true)
         })
-        .map_sqlx_sqlite_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace))
+        .map_sqlx_sqlite_pool_opts(|opts| {
+            opts.acquire_time_level(LevelFilter::Trace)
+                .after_connect(|connection, _| Box::pin(connect_search_tables(connection)))
+        })
         .map_sqlx_postgres_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace));
     if let Some(max) = pool.max_connections {
         options.max_connections(max);
@@ -59,6 +62,25 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
     Ok(Database::connect(options).await?)
 }
 
+/// Opens the quick-search FTS5 tables on a new SQLite connection, outside any transaction.
+/// Otherwise the first statement whose triggers write them, prepared inside a deferred
+/// transaction, opens them there: SQLite reads their configuration, so the transaction holds
+/// a read snapshot before its first write, and that write fails at once with "database is
+/// locked" when another connection committed meanwhile (waiting cannot help a stale snapshot).
+/// Before the migration that creates them the statement fails, which is fine.
+async fn connect_search_tables(
+    connection: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Executor;
+    for statement in [
+        "SELECT count(*) FROM field_values_search WHERE rowid = 0",
+        "SELECT count(*) FROM users_search WHERE rowid = 0",
+    ] {
+        let _ = connection.execute(statement).await;
+    }
+    Ok(())
+}
+
 /// Connects and applies every pending migration.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(url).await?;
@@ -70,6 +92,11 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
 pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect_with(url, pool).await?;
     Migrator::up(&db, None).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite && sqlite_file(url).is_some() {
+        // New connections, which open the search tables the migrations may just have created.
+        db.close().await?;
+        return connect_with(url, pool).await;
+    }
     Ok(db)
 }
 
