@@ -174,6 +174,7 @@ async fn seed(
             card_version: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
+            sort_name: Set(None),
         });
         membership::Entity::insert_many(members).exec(db).await?;
     }

@@ -45,7 +45,10 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
                 .foreign_keys(true)
                 .create_if_missing(true)
         })
-        .map_sqlx_sqlite_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace))
+        .map_sqlx_sqlite_pool_opts(|opts| {
+            opts.acquire_time_level(LevelFilter::Trace)
+                .after_connect(|connection, _| Box::pin(connect_search_tables(connection)))
+        })
         .map_sqlx_postgres_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace));
     // One SQLite connection serialises writers: with more, two transactions that read and
     // then write deadlock on the lock upgrade, and one fails at once despite the busy timeout.
@@ -63,6 +66,25 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
     Ok(Database::connect(options).await?)
 }
 
+/// Opens the quick-search FTS5 tables on a new SQLite connection, outside any transaction.
+/// Otherwise the first statement whose triggers write them, prepared inside a deferred
+/// transaction, opens them there: SQLite reads their configuration, so the transaction holds
+/// a read snapshot before its first write, and that write fails at once with "database is
+/// locked" when another connection committed meanwhile (waiting cannot help a stale snapshot).
+/// Before the migration that creates them the statement fails, which is fine.
+async fn connect_search_tables(
+    connection: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Executor;
+    for statement in [
+        "SELECT count(*) FROM field_values_search WHERE rowid = 0",
+        "SELECT count(*) FROM users_search WHERE rowid = 0",
+    ] {
+        let _ = connection.execute(statement).await;
+    }
+    Ok(())
+}
+
 /// Connects and applies every pending migration.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection> {
     let db = connect(url).await?;
@@ -74,6 +96,11 @@ pub async fn connect_and_migrate(url: &str) -> anyhow::Result<DatabaseConnection
 pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect_with(url, pool).await?;
     Migrator::up(&db, None).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite && sqlite_file(url).is_some() {
+        // New connections, which open the search tables the migrations may just have created.
+        db.close().await?;
+        return connect_with(url, pool).await;
+    }
     Ok(db)
 }
 
@@ -84,21 +111,42 @@ fn sqlite_file(url: &str) -> Option<&str> {
 }
 
 /// Counts the SQL statements a connection runs: how tests check that a list costs a constant
-/// number of queries, whatever its length.
+/// number of queries, whatever its length. It also keeps the latest statements with their
+/// values, for benchmarks that show their plans.
 #[derive(Clone, Debug, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter(
+    Arc<AtomicU64>,
+    Arc<std::sync::Mutex<Vec<sea_orm::Statement>>>,
+);
+
+/// How many of the latest statements a [`StatementCounter`] keeps.
+const KEPT_STATEMENTS: usize = 256;
 
 impl StatementCounter {
     /// Statements run so far.
     pub fn count(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// The statements run since the last call (at most the latest 256), oldest first.
+    pub fn take_statements(&self) -> Vec<sea_orm::Statement> {
+        self.1
+            .lock()
+            .map(|mut kept| std::mem::take(&mut *kept))
+            .unwrap_or_default()
+    }
 }
 
 /// Makes `db` (and every clone made from it afterwards) count its statements into `counter`.
 pub fn count_statements(db: &mut DatabaseConnection, counter: StatementCounter) {
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         counter.0.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut kept) = counter.1.lock() {
+            if kept.len() == KEPT_STATEMENTS {
+                kept.remove(0);
+            }
+            kept.push(info.statement.clone());
+        }
     });
 }
 

@@ -18,6 +18,7 @@ pub mod keyfile;
 pub mod metrics;
 pub mod profiles;
 pub mod ratelimit;
+pub mod seed;
 pub mod session;
 pub mod signin;
 pub mod telemetry;
@@ -67,6 +68,7 @@ impl AppState {
             max_connections: Some(config.limits.pool_connections),
         };
         let mut db = db::connect_service(&config.database_url, pool).await?;
+        backfill(&db).await?;
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
         }
@@ -187,4 +189,18 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
 pub fn install_crypto_provider() {
     // An error only means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Connects to `url` and brings the database up to date: the migrations, then the backfills
+/// that need the service's own rules (see `profiles::backfill`).
+pub async fn prepare_database(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = db::connect_and_migrate(url).await?;
+    backfill(&db).await?;
+    Ok(db)
+}
+
+async fn backfill(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    profiles::backfill::run_once(db)
+        .await
+        .map_err(|error| anyhow::anyhow!("backfilling search texts and sort names: {error:?}"))
 }

@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "storage domains",
         &["audit", "users", "tenants", "fields", "files", "apps"],
     ),
-    ("use cases", &["signin", "session", "profiles"]),
+    ("use cases", &["signin", "session", "profiles", "seed"]),
     ("surfaces", &["graphql", "http"]),
 ];
 

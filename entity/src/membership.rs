@@ -70,6 +70,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change of the membership or its card.
     pub updated_at: DateTimeUtc,
+    /// The card's display name, folded, for the directory's name order; `None` when it has none.
+    pub sort_name: Option<String>,
 }
 
 /// Relations of a membership.

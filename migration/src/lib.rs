@@ -8,6 +8,9 @@ mod m20261124_000020_app_profile_references;
 mod m20261125_004600_membership_source;
 mod m20261125_090000_directory;
 mod m20261125_091000_search;
+mod m20261206_000100_sort_name;
+mod m20261206_000200_backfills;
+mod m20261206_000300_sqlite_search;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -22,6 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_004600_membership_source::Migration),
             Box::new(m20261125_090000_directory::Migration),
             Box::new(m20261125_091000_search::Migration),
+            Box::new(m20261206_000100_sort_name::Migration),
+            Box::new(m20261206_000200_backfills::Migration),
+            Box::new(m20261206_000300_sqlite_search::Migration),
         ]
     }
 }

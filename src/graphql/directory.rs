@@ -11,7 +11,9 @@ use super::loaders::Loaders;
 use super::profiles::ProfileView;
 use super::tenants::Role as RoleInput;
 use super::{Display, db, registry};
+use crate::core::Member;
 use crate::error::Error;
+use crate::fields::store::TenantFields;
 use crate::profiles::directory::{self, SortKey, SortOrder, Window};
 use crate::profiles::filter::{FieldTest, Filter, Test};
 use crate::profiles::search::Matching;
@@ -24,34 +26,56 @@ pub enum ProfileSortKey {
     Created,
     /// The card's last save.
     Updated,
+    /// The display name (`name`, else given and family name, else username), ignoring case
+    /// and accents. Needs read access to those fields.
+    DisplayName,
+    /// The value of the field named by `field` saved on the card: texts ignoring case and
+    /// accents, numbers, dates, switches (off first). Long texts, multiple choices, images and
+    /// files do not sort.
+    Field,
 }
 
-/// A sort order of the directory; ties are broken by user id.
+/// A sort order of the directory; ties are broken by user id. Cards without a sort value
+/// (no display name, no value in the field) come last, in both directions.
 #[derive(InputObject)]
 pub struct ProfileOrder {
     /// What to sort by.
     key: ProfileSortKey,
+    /// The field's key, with `key: FIELD` (and only then).
+    field: Option<String>,
     /// Largest first.
     #[graphql(default)]
     descending: bool,
 }
 
 impl ProfileOrder {
-    fn domain(order: Option<ProfileOrder>) -> SortOrder {
+    fn domain(
+        order: Option<ProfileOrder>,
+        member: &Member<'_>,
+        fields: &TenantFields,
+    ) -> Result<SortOrder, Error> {
         let Some(order) = order else {
-            return SortOrder {
+            return Ok(SortOrder {
                 key: SortKey::Created,
                 descending: false,
-            };
+            });
         };
-        let key = match order.key {
-            ProfileSortKey::Created => SortKey::Created,
-            ProfileSortKey::Updated => SortKey::Updated,
+        let key = match (order.key, order.field) {
+            (ProfileSortKey::Field, Some(field)) => SortKey::field(member, fields, &field)?,
+            (ProfileSortKey::Field, None) => {
+                return Err(Error::bad_input("orderBy: key FIELD needs a field"));
+            }
+            (_, Some(_)) => {
+                return Err(Error::bad_input("orderBy: field goes with key FIELD only"));
+            }
+            (ProfileSortKey::Created, None) => SortKey::Created,
+            (ProfileSortKey::Updated, None) => SortKey::Updated,
+            (ProfileSortKey::DisplayName, None) => SortKey::display_name(member, fields)?,
         };
-        SortOrder {
+        Ok(SortOrder {
             key,
             descending: order.descending,
-        }
+        })
     }
 }
 
@@ -176,9 +200,9 @@ impl DirectoryQuery {
         let member = Session::of(ctx)?.member()?;
         let db = db(ctx)?;
         let reader = directory::reader(db, &member).await?;
-        let order = ProfileOrder::domain(order_by);
-        let window = Window::from_relay(order, first, after.as_deref(), last, before.as_deref())?;
         let fields = registry(ctx)?.of_tenant(db, member.tenant().id).await?;
+        let order = ProfileOrder::domain(order_by, &member, &fields)?;
+        let window = Window::from_relay(order, first, after.as_deref(), last, before.as_deref())?;
         let mut keep = match filter {
             Some(filter) => {
                 filter
@@ -188,7 +212,8 @@ impl DirectoryQuery {
             None => Condition::all(),
         };
         if let Some(text) = search
-            && let Some(matching) = Matching::new(&member, &fields, &text)?
+            && let Some(matching) =
+                Matching::new(&member, &fields, &text, db.get_database_backend())?
         {
             keep = keep.add(matching.condition());
         }

@@ -8,15 +8,19 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{membership, tenant};
-use sea_orm::sea_query::IntoCondition;
+use sea_orm::sea_query::{Expr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, Order,
+    PaginatorTrait, QueryFilter, QueryResult, QuerySelect, QueryTrait,
 };
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::core::{Member, Role};
 use crate::error::{Error, Result};
+use crate::fields::store::TenantFields;
+use crate::fields::{FieldKind, Viewer, field_access};
+use crate::users::names;
 
 /// The most cards one page holds.
 pub const MAX_PAGE: u64 = 100;
@@ -68,21 +72,196 @@ pub enum SortKey {
     Created,
     /// The card's last save.
     Updated,
+    /// The card's display name, folded (see [`names`]).
+    DisplayName,
+    /// A field's value saved on the card.
+    Field {
+        /// The field.
+        id: Uuid,
+        /// How its values compare.
+        sort: FieldSort,
+    },
+}
+
+/// How a sortable field's values compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSort {
+    /// Folded text (the value's search text): case and accents ignored.
+    Text,
+    /// ISO dates, as text.
+    Date,
+    /// Whole numbers.
+    Integer,
+    /// A SWITCH: off before on.
+    Switch,
+    /// Decimal numbers.
+    Number,
+}
+
+impl FieldSort {
+    /// How `kind` sorts; `None` for kinds with no useful order (long text, several choices,
+    /// files and images).
+    pub fn of(kind: FieldKind) -> Option<FieldSort> {
+        use FieldKind::*;
+        match kind {
+            ShortText | Email | Phone | Url | Country | SingleChoice => Some(FieldSort::Text),
+            Date => Some(FieldSort::Date),
+            Integer => Some(FieldSort::Integer),
+            Switch => Some(FieldSort::Switch),
+            Number => Some(FieldSort::Number),
+            LongText | MultiChoice | Image | File => None,
+        }
+    }
 }
 
 impl SortKey {
-    fn column(self) -> membership::Column {
+    /// The display-name order, when the viewer may read every field a display name is made
+    /// of (else the order would give away a hidden name): FORBIDDEN naming the first it may not.
+    pub fn display_name(viewer: &Member<'_>, fields: &TenantFields) -> Result<SortKey> {
+        for key in names::NAME_KEYS {
+            if let Some(field) = fields.by_key(key)
+                && !field_access(field, viewer_class(viewer)).can_read()
+            {
+                return Err(Error::Forbidden(format!(
+                    "orderBy: you may not read {key}, which display names are made of"
+                )));
+            }
+        }
+        Ok(SortKey::DisplayName)
+    }
+
+    /// The order by the field `key`: BAD_USER_INPUT for an unknown field or one of a kind that
+    /// does not sort, FORBIDDEN naming a field the viewer may not read.
+    pub fn field(viewer: &Member<'_>, fields: &TenantFields, key: &str) -> Result<SortKey> {
+        let field = fields
+            .by_key(key)
+            .filter(|f| !f.is_archived())
+            .ok_or_else(|| Error::bad_input(format!("orderBy: no field {key}")))?;
+        if !field_access(field, viewer_class(viewer)).can_read() {
+            return Err(Error::Forbidden(format!("orderBy: you may not read {key}")));
+        }
+        let sort = FieldSort::of(field.kind).ok_or_else(|| {
+            Error::bad_input(format!(
+                "orderBy: {key} is a {:?} field, which does not sort",
+                field.kind
+            ))
+        })?;
+        Ok(SortKey::Field { id: field.id, sort })
+    }
+
+    fn tag(self) -> String {
         match self {
-            SortKey::Created => membership::Column::CreatedAt,
-            SortKey::Updated => membership::Column::UpdatedAt,
+            SortKey::Created => "c".into(),
+            SortKey::Updated => "u".into(),
+            SortKey::DisplayName => "n".into(),
+            SortKey::Field { id, .. } => format!("f{}", id.simple()),
         }
     }
 
-    fn tag(self) -> &'static str {
+    /// Whether cards may lack a sort value (they come last, in both directions).
+    fn nullable(self) -> bool {
+        !matches!(self, SortKey::Created | SortKey::Updated)
+    }
+
+    /// The sort value of a `memberships` row.
+    fn expr(self, backend: DbBackend) -> SimpleExpr {
+        let on_membership = |column: membership::Column| Expr::col((membership::Entity, column));
         match self {
-            SortKey::Created => "c",
-            SortKey::Updated => "u",
+            SortKey::Created => on_membership(membership::Column::CreatedAt),
+            SortKey::Updated => on_membership(membership::Column::UpdatedAt),
+            SortKey::DisplayName => on_membership(membership::Column::SortName),
+            SortKey::Field { id, sort } => {
+                let postgres = backend == DbBackend::Postgres;
+                let value = match (sort, postgres) {
+                    (FieldSort::Text, _) => "fv.folded",
+                    (FieldSort::Date, true) => {
+                        "CASE WHEN jsonb_typeof(fv.value) = 'string' THEN fv.value #>> '{}' END"
+                    }
+                    (FieldSort::Date, false) => {
+                        "CASE WHEN json_type(fv.value) = 'text' THEN json_extract(fv.value, '$') END"
+                    }
+                    (FieldSort::Integer, true) => {
+                        "CASE WHEN jsonb_typeof(fv.value) = 'number' THEN (fv.value #>> '{}')::bigint END"
+                    }
+                    (FieldSort::Integer, false) => {
+                        "CASE WHEN json_type(fv.value) = 'integer' THEN json_extract(fv.value, '$') END"
+                    }
+                    (FieldSort::Switch, true) => {
+                        "CASE jsonb_typeof(fv.value) WHEN 'boolean' THEN (fv.value #>> '{}')::boolean::int::bigint END"
+                    }
+                    (FieldSort::Switch, false) => {
+                        "CASE json_type(fv.value) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+                    }
+                    (FieldSort::Number, true) => {
+                        "CASE WHEN jsonb_typeof(fv.value) = 'number' THEN (fv.value #>> '{}')::float8 END"
+                    }
+                    (FieldSort::Number, false) => {
+                        "CASE WHEN json_type(fv.value) IN ('integer', 'real') THEN CAST(json_extract(fv.value, '$') AS REAL) END"
+                    }
+                };
+                let field = if postgres { "$1" } else { "?" };
+                Expr::cust_with_values(
+                    format!(
+                        "(SELECT {value} FROM field_values fv WHERE fv.tenant_id = memberships.tenant_id \
+                         AND fv.user_id = memberships.user_id AND fv.field_id = {field})"
+                    ),
+                    [id],
+                )
+            }
         }
+    }
+
+    /// Reads the sort value `expr` gave in column `s`.
+    fn read(self, row: &QueryResult) -> Result<SortValue> {
+        let value = match self {
+            SortKey::Created | SortKey::Updated => {
+                Some(SortValue::Time(row.try_get::<DateTime<Utc>>("", SORT)?))
+            }
+            SortKey::DisplayName
+            | SortKey::Field {
+                sort: FieldSort::Text | FieldSort::Date,
+                ..
+            } => row
+                .try_get::<Option<String>>("", SORT)?
+                .map(SortValue::Text),
+            SortKey::Field {
+                sort: FieldSort::Integer | FieldSort::Switch,
+                ..
+            } => row.try_get::<Option<i64>>("", SORT)?.map(SortValue::Int),
+            SortKey::Field {
+                sort: FieldSort::Number,
+                ..
+            } => row.try_get::<Option<f64>>("", SORT)?.map(SortValue::Num),
+        };
+        Ok(value.unwrap_or(SortValue::Missing))
+    }
+
+    /// Whether `value` can be a sort value of this key.
+    fn admits(self, value: &SortValue) -> bool {
+        match (self, value) {
+            (SortKey::Created | SortKey::Updated, SortValue::Time(_)) => true,
+            (SortKey::Created | SortKey::Updated, _) => false,
+            (_, SortValue::Missing) => true,
+            (SortKey::DisplayName, SortValue::Text(_)) => true,
+            (SortKey::Field { sort, .. }, value) => matches!(
+                (sort, value),
+                (FieldSort::Text | FieldSort::Date, SortValue::Text(_))
+                    | (FieldSort::Integer | FieldSort::Switch, SortValue::Int(_))
+                    | (FieldSort::Number, SortValue::Num(_))
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// The column the page query names the sort value.
+const SORT: &str = "s";
+
+/// How the viewer sees other members' cards.
+fn viewer_class(viewer: &Member<'_>) -> Viewer {
+    Viewer {
+        is_owner: false,
+        standing: viewer.standing(),
     }
 }
 
@@ -95,52 +274,83 @@ pub struct SortOrder {
     pub descending: bool,
 }
 
+/// A card's sort value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+enum SortValue {
+    #[serde(rename = "t")]
+    Time(DateTime<Utc>),
+    #[serde(rename = "s")]
+    Text(String),
+    #[serde(rename = "i")]
+    Int(i64),
+    #[serde(rename = "n")]
+    Num(f64),
+    /// The card has none: it sorts after every card that has one.
+    #[serde(rename = "m")]
+    Missing,
+}
+
+impl SortValue {
+    fn bound(&self) -> sea_orm::Value {
+        match self {
+            SortValue::Time(at) => (*at).into(),
+            SortValue::Text(text) => text.clone().into(),
+            SortValue::Int(n) => (*n).into(),
+            SortValue::Num(n) => (*n).into(),
+            SortValue::Missing => sea_orm::Value::String(None),
+        }
+    }
+}
+
 /// A position in a sort order: the sort value and user id of a card.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cursor {
     key: SortKey,
-    at: DateTime<Utc>,
+    at: SortValue,
     user: Uuid,
+}
+
+/// A cursor as clients hold it (base64 of this JSON).
+#[derive(Serialize, Deserialize)]
+struct WireCursor {
+    /// The order's tag.
+    k: String,
+    /// The sort value.
+    v: SortValue,
+    /// The user id.
+    u: Uuid,
 }
 
 impl Cursor {
     /// The opaque text clients send back.
     pub fn encode(&self) -> String {
-        let text = format!(
-            "1|{}|{}|{}|{}",
-            self.key.tag(),
-            self.at.timestamp(),
-            self.at.timestamp_subsec_nanos(),
-            self.user
-        );
-        URL_SAFE_NO_PAD.encode(text)
+        let wire = WireCursor {
+            k: self.key.tag(),
+            v: self.at.clone(),
+            u: self.user,
+        };
+        // Serializing plain data to JSON cannot fail.
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&wire).unwrap_or_default())
     }
 
     /// Reads a cursor given back for a page in `key` order; BAD_USER_INPUT when it is not one.
     pub fn decode(text: &str, key: SortKey) -> Result<Cursor> {
         let invalid = || Error::bad_input(format!("invalid cursor {:?}", truncated(text)));
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
-        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let parts: Vec<&str> = text.split('|').collect();
-        let [version, tag, seconds, nanos, user] = parts[..] else {
-            return Err(invalid());
-        };
-        if version != "1" {
-            return Err(invalid());
-        }
-        if tag != key.tag() {
+        let wire: WireCursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if wire.k != key.tag() {
             return Err(Error::bad_input(
                 "the cursor belongs to another order: page from the start",
             ));
         }
-        let at = seconds
-            .parse()
-            .ok()
-            .zip(nanos.parse().ok())
-            .and_then(|(s, n)| DateTime::from_timestamp(s, n))
-            .ok_or_else(invalid)?;
-        let user = Uuid::parse_str(user).map_err(|_| invalid())?;
-        Ok(Cursor { key, at, user })
+        if !key.admits(&wire.v) {
+            return Err(invalid());
+        }
+        Ok(Cursor {
+            key,
+            at: wire.v,
+            user: wire.u,
+        })
     }
 }
 
@@ -150,7 +360,7 @@ fn truncated(text: &str) -> String {
 }
 
 /// Which cards of the order a page holds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Window {
     /// The first `count` cards after `after` (or from the start).
     First {
@@ -224,7 +434,16 @@ pub struct Page {
     pub has_previous: bool,
 }
 
-/// The cards of the reader's tenant that meet `keep` (search and filters), in `window` of `order`: one statement.
+/// The two runs of an order: cards with a sort value, then cards without one (by user id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    Valued,
+    Missing,
+}
+
+/// The cards of the reader's tenant that meet `keep` (search and filters), in `window` of
+/// `order`: one statement per run of the order the page reaches (cards without a sort value
+/// form a second run, after the others in both directions), each served by a keyset index.
 pub async fn page(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
@@ -238,24 +457,41 @@ pub async fn page(
     };
     // Backward pages scan the order reversed, then put the cards back in order.
     let descending = order.descending != backward;
-    let column = order.key.column();
-    let mut query = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::UserId)
-        .column(column)
-        .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
-    if let Some(from) = from {
-        query = query.filter(beyond(column, &from, descending));
+    let mut runs = match order.key.nullable() {
+        true => vec![Run::Valued, Run::Missing],
+        false => vec![Run::Valued],
+    };
+    if backward {
+        runs.reverse();
     }
-    query = query.filter(keep.clone());
-    let direction = if descending { Order::Desc } else { Order::Asc };
-    let mut rows: Vec<(Uuid, DateTime<Utc>)> = query
-        .order_by(column, direction.clone())
-        .order_by(membership::Column::UserId, direction)
-        .limit(count + 1)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let start = from.as_ref().map(|c| match c.at {
+        SortValue::Missing => Run::Missing,
+        _ => Run::Valued,
+    });
+    if let Some(start) = start {
+        // Runs scanned before the cursor's run are behind it.
+        while runs.first().is_some_and(|run| *run != start) {
+            runs.remove(0);
+        }
+    }
+    let backend = db.get_database_backend();
+    let mut rows: Vec<(Uuid, SortValue)> = Vec::new();
+    for run in runs {
+        let wanted = count + 1 - rows.len() as u64;
+        let cursor = from.as_ref().filter(|_| Some(run) == start);
+        let scan = SortOrder {
+            key: order.key,
+            descending,
+        };
+        let statement = run_query(backend, reader, scan, run, cursor, keep, wanted);
+        for row in db.query_all_raw(backend.build(&statement)).await? {
+            let user: Uuid = row.try_get("", "user_id")?;
+            rows.push((user, order.key.read(&row)?));
+        }
+        if rows.len() as u64 > count {
+            break;
+        }
+    }
     let more = rows.len() as u64 > count;
     rows.truncate(count as usize);
     if backward {
@@ -283,18 +519,60 @@ pub async fn page(
     })
 }
 
-/// Cards strictly past `cursor` in the scan direction.
-fn beyond(column: membership::Column, cursor: &Cursor, descending: bool) -> sea_orm::Condition {
-    let user = membership::Column::UserId;
-    let past = match descending {
-        false => column
-            .gt(cursor.at)
-            .or(column.eq(cursor.at).and(user.gt(cursor.user))),
-        true => column
-            .lt(cursor.at)
-            .or(column.eq(cursor.at).and(user.lt(cursor.user))),
-    };
-    past.into_condition()
+/// The statement reading up to `limit` cards of one run, past `cursor` when it lies in it.
+fn run_query(
+    backend: DbBackend,
+    reader: &Reader<'_>,
+    scan: SortOrder,
+    run: Run,
+    cursor: Option<&Cursor>,
+    keep: &Condition,
+    limit: u64,
+) -> SelectStatement {
+    let SortOrder { key, descending } = scan;
+    let cards = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .expr_as(key.expr(backend), SORT)
+        .filter(membership::Column::TenantId.eq(reader.member.tenant().id))
+        .filter(keep.clone())
+        .into_query();
+    let (sort, user) = (Expr::col(SORT), Expr::col("user_id"));
+    let mut query = Query::select();
+    query
+        .column("user_id")
+        .column(SORT)
+        .from_subquery(cards, "cards");
+    let direction = if descending { Order::Desc } else { Order::Asc };
+    match run {
+        Run::Valued => {
+            if key.nullable() {
+                query.and_where(sort.clone().is_not_null());
+            }
+            if let Some(cursor) = cursor {
+                // A row comparison, which both databases serve as one index range (the
+                // spelled-out OR makes PostgreSQL read and sort everything past the value).
+                let row = Expr::tuple([sort.clone(), user.clone()]);
+                let at = Expr::tuple([Expr::val(cursor.at.bound()), Expr::val(cursor.user)]);
+                query.and_where(match descending {
+                    false => row.gt(at),
+                    true => row.lt(at),
+                });
+            }
+            query.order_by(SORT, direction.clone());
+        }
+        Run::Missing => {
+            query.and_where(sort.is_null());
+            if let Some(cursor) = cursor {
+                query.and_where(match descending {
+                    false => user.gt(cursor.user),
+                    true => user.lt(cursor.user),
+                });
+            }
+        }
+    }
+    query.order_by("user_id", direction).limit(limit);
+    query.to_owned()
 }
 
 /// How many cards of the reader's tenant meet `keep` (search and filters).
@@ -319,12 +597,38 @@ mod tests {
     fn cursors_round_trip_and_refuse_junk() {
         let cursor = Cursor {
             key: SortKey::Updated,
-            at: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap(),
+            at: SortValue::Time(DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap()),
             user: Uuid::new_v4(),
         };
         let text = cursor.encode();
         assert_eq!(Cursor::decode(&text, SortKey::Updated).unwrap(), cursor);
         assert!(Cursor::decode(&text, SortKey::Created).is_err());
+        let field = SortKey::Field {
+            id: Uuid::new_v4(),
+            sort: FieldSort::Number,
+        };
+        for at in [SortValue::Num(0.1 + 0.2), SortValue::Missing] {
+            let cursor = Cursor {
+                key: field,
+                at,
+                user: Uuid::new_v4(),
+            };
+            assert_eq!(Cursor::decode(&cursor.encode(), field).unwrap(), cursor);
+            assert!(Cursor::decode(&cursor.encode(), SortKey::DisplayName).is_err());
+        }
+        // A value of the wrong type for the order, or a missing one where every card has one.
+        for (key, at) in [
+            (field, SortValue::Text("x".into())),
+            (SortKey::Created, SortValue::Missing),
+        ] {
+            let text = Cursor {
+                key,
+                at,
+                user: Uuid::new_v4(),
+            }
+            .encode();
+            assert!(Cursor::decode(&text, key).is_err());
+        }
         for junk in ["", "!!", "MXx1fDF8Mnx4", "\0", &"é".repeat(10_000)] {
             assert!(Cursor::decode(junk, SortKey::Updated).is_err(), "{junk:?}");
         }

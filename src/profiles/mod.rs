@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+pub mod backfill;
 pub mod cache;
 pub mod directory;
 pub mod filter;
@@ -31,6 +32,7 @@ use crate::fields::validation::check_value;
 use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
+use crate::users::names;
 use cache::CardCache;
 
 /// What writing a card touches: the database, the definitions, the files, and the change feed
@@ -70,18 +72,7 @@ impl Card {
     /// The name to show for the card's owner, from what the viewer may see: `name`, else the
     /// given and family names, else `preferred_username`.
     pub fn display_name(&self) -> Option<String> {
-        let text = |key| self.value(key).and_then(FieldValue::as_text);
-        if let Some(name) = text("name") {
-            return Some(name.to_owned());
-        }
-        let parts: Vec<&str> = [text("given_name"), text("family_name")]
-            .into_iter()
-            .flatten()
-            .collect();
-        match parts.is_empty() {
-            false => Some(parts.join(" ")),
-            true => text("preferred_username").map(str::to_owned),
-        }
+        names::display_name(|key| self.value(key).and_then(FieldValue::as_text))
     }
 
     /// The uploaded avatar (an `avatar` IMAGE field) the viewer may see, if any.
@@ -882,6 +873,12 @@ async fn write_values(
             )
             .exec_without_returning(db)
             .await?;
+    }
+    let renamed = checked
+        .iter()
+        .any(|c| c.field.builtin && names::NAME_KEYS.contains(&c.field.key.as_str()));
+    if renamed {
+        names::refresh(db, subject, Some(scope.tenant().id)).await?;
     }
     Ok(())
 }

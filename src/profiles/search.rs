@@ -5,8 +5,8 @@
 //! the one access function: a field the viewer cannot read never makes a card match.
 
 use entity::{field_value, membership, user};
-use sea_orm::sea_query::{Expr, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, ExprTrait};
+use sea_orm::sea_query::{Expr, JoinType, LikeExpr, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, DbBackend, ExprTrait};
 use uuid::Uuid;
 
 use crate::core::Member;
@@ -53,7 +53,12 @@ pub struct Matching {
 impl Matching {
     /// The search for `text` by `viewer` in its tenant: `None` when `text` folds to nothing,
     /// BAD_USER_INPUT when it is longer than [`MAX_SEARCH`].
-    pub fn new(viewer: &Member<'_>, fields: &TenantFields, text: &str) -> Result<Option<Self>> {
+    pub fn new(
+        viewer: &Member<'_>,
+        fields: &TenantFields,
+        text: &str,
+        backend: DbBackend,
+    ) -> Result<Option<Self>> {
         if text.chars().count() > MAX_SEARCH {
             return Err(Error::bad_input(format!(
                 "search takes at most {MAX_SEARCH} characters"
@@ -64,33 +69,44 @@ impl Matching {
             return Ok(None);
         }
         let like = LikeExpr::new(format!("%{}%", escape_like(&folded))).escape('\\');
+        let indexed = Indexed::new(backend, &folded);
         let searched = searched_fields(viewer, fields);
-        let values = Query::select()
-            .column(field_value::Column::UserId)
-            .from(field_value::Entity)
+        let mut values = Query::select();
+        values
+            .column((field_value::Entity, field_value::Column::UserId))
             .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
             .and_where(field_value::Column::FieldId.is_in(searched))
-            .and_where(Expr::col(field_value::Column::Folded).like(like.clone()))
-            .to_owned();
+            .and_where(
+                Expr::col((field_value::Entity, field_value::Column::Folded)).like(like.clone()),
+            );
+        Indexed::source(&indexed, &mut values, "field_values");
+        let values = values.to_owned();
         let mut condition = Condition::any().add(membership::Column::UserId.in_subquery(values));
         if let Some(identity) = identity_fields(viewer, fields) {
-            let users = Query::select()
-                .column(user::Column::Id)
-                .from(user::Entity)
-                .and_where(Expr::col(user::Column::FoldedIdentity).like(like))
-                .to_owned();
+            let mut users = Query::select();
+            users
+                .column((user::Entity, user::Column::Id))
+                .and_where(Expr::col((user::Entity, user::Column::FoldedIdentity)).like(like));
+            Indexed::source(&indexed, &mut users, "users");
+            let users = users.to_owned();
             // A card with an identity value saved on it (changed or cleared) is matched by its
             // stored values only, so a provider value the card no longer shows never matches.
+            // Correlated, so each candidate is one primary-key probe rather than a scan of
+            // every identity value of the tenant.
             let saved = Query::select()
-                .column(field_value::Column::UserId)
+                .expr(Expr::val(1))
                 .from(field_value::Entity)
                 .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+                .and_where(
+                    Expr::col((field_value::Entity, field_value::Column::UserId))
+                        .equals((membership::Entity, membership::Column::UserId)),
+                )
                 .and_where(field_value::Column::FieldId.is_in(identity))
                 .to_owned();
             condition = condition.add(
                 Condition::all()
                     .add(membership::Column::UserId.in_subquery(users))
-                    .add(membership::Column::UserId.not_in_subquery(saved)),
+                    .add(Expr::exists(saved).not()),
             );
         }
         Ok(Some(Matching { condition }))
@@ -99,6 +115,42 @@ impl Matching {
     /// The condition on `memberships` a matching card meets.
     pub fn condition(&self) -> Condition {
         self.condition.clone()
+    }
+}
+
+/// The SQLite FTS5 trigram search of a text of at least three characters (trigrams cannot
+/// find shorter ones, which the LIKE scan alone serves). PostgreSQL needs none: its pg_trgm
+/// indexes serve the LIKE itself.
+struct Indexed {
+    phrase: String,
+}
+
+impl Indexed {
+    fn new(backend: DbBackend, folded: &str) -> Option<Indexed> {
+        (backend == DbBackend::Sqlite && folded.chars().count() >= 3).then(|| Indexed {
+            phrase: format!("\"{}\"", folded.replace('"', "\"\"")),
+        })
+    }
+
+    /// Reads `query` from `table` (`field_values` or `users`): on SQLite, for a text of three
+    /// characters or more, only the rows its FTS5 table says hold the phrase, the index driving
+    /// the join (CROSS JOIN keeps SQLite from starting at the table); the LIKE of the query
+    /// re-checks each, so a stale index entry never makes a card match.
+    fn source(indexed: &Option<Indexed>, query: &mut SelectStatement, table: &'static str) {
+        let Some(indexed) = indexed else {
+            query.from(table);
+            return;
+        };
+        let search = format!("{table}_search");
+        // sea-query writes a CROSS JOIN without its ON: the join condition goes in WHERE.
+        query
+            .from(search.clone())
+            .join(JoinType::CrossJoin, table, Condition::all())
+            .and_where(Expr::cust(format!("{table}.rowid = {search}.rowid")))
+            .and_where(Expr::cust_with_values(
+                format!("{search} MATCH ?"),
+                [indexed.phrase.clone()],
+            ));
     }
 }
 
@@ -137,7 +189,8 @@ fn identity_fields(viewer: &Member<'_>, fields: &TenantFields) -> Option<Vec<Uui
         .collect()
 }
 
-fn is_text_like(kind: FieldKind) -> bool {
+/// Whether values of `kind` have a search text.
+pub fn is_text_like(kind: FieldKind) -> bool {
     matches!(
         kind,
         FieldKind::ShortText

@@ -200,6 +200,7 @@ mod tests {
             card_version: 0,
             created_at: Utc::now(),
             updated_at: Utc::now(),
+            sort_name: None,
         };
         (row, tenant)
     }

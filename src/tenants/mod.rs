@@ -306,6 +306,7 @@ pub async fn insert_membership(
         card_version: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        sort_name: Set(None),
     };
     let mut conflict =
         OnConflict::columns([membership::Column::UserId, membership::Column::TenantId]);
@@ -314,6 +315,9 @@ pub async fn insert_membership(
         .on_conflict(conflict)
         .exec_without_returning(db)
         .await?;
+    if inserted > 0 {
+        crate::users::names::refresh(db, user_id, Some(tenant_id)).await?;
+    }
     Ok(inserted > 0)
 }
 

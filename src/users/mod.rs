@@ -1,5 +1,7 @@
 //! Users: created or refreshed from token claims at sign-in, and loaded with memberships.
 
+pub mod names;
+
 use chrono::Utc;
 use entity::user::ClaimedTenants;
 use entity::{membership, tenant, user};
@@ -90,6 +92,10 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
         .ok_or_else(|| Error::internal(anyhow::anyhow!("user vanished after upsert")))?;
     // The update branch keeps the stored id, so only an insert leaves ours in place.
     let first_sign_in = user.id == id;
+    if !first_sign_in {
+        // The provider's names show on cards that have none of their own.
+        names::refresh(db, user.id, None).await?;
+    }
     Ok(Provisioned {
         user,
         first_sign_in,
@@ -107,7 +113,27 @@ pub const IDENTITY_CLAIMS: [&str; 5] = [
 ];
 
 fn folded_identity(token: &VerifiedToken) -> Option<String> {
-    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| token.claim_str(c)))
+    fold_identity(|claim| token.claim_str(claim))
+}
+
+/// The folded identity of a stored user, from the claims it keeps.
+pub fn folded_identity_of(user: &user::Model) -> Option<String> {
+    let texts: Vec<(&str, Option<Value>)> = IDENTITY_CLAIMS
+        .iter()
+        .map(|claim| (*claim, crate::fields::builtin::provider_value(user, claim)))
+        .collect();
+    fold_identity(|name| {
+        texts
+            .iter()
+            .find(|(claim, _)| *claim == name)
+            .and_then(|(_, value)| value.as_ref()?.as_str())
+    })
+}
+
+/// The folded text quick search matches for a user's identity, from the text of each of the
+/// [`IDENTITY_CLAIMS`] that `claim` gives.
+pub fn fold_identity<'a>(claim: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| claim(c)))
 }
 
 /// Remembers which tenants the provider's claim named at this sign-in.

@@ -293,11 +293,19 @@ async fn paging_holds_while_members_join_and_save(app: TestApp) {
     let admin = admin_with_fields(&app).await;
     let mut existing = vec![app.user_id(&admin).await];
     existing.extend(add_members(&app, 0, 12).await);
+    existing.extend(add_named(&app, 0, 8).await);
 
-    for (round, descending) in [false, true].into_iter().enumerate() {
-        let order = json!({"key": "CREATED", "descending": descending});
+    let orders = [
+        ("CREATED", false),
+        ("CREATED", true),
+        ("DISPLAY_NAME", false),
+        ("DISPLAY_NAME", true),
+    ];
+    for (round, (key, descending)) in orders.into_iter().enumerate() {
+        let order = json!({"key": key, "descending": descending});
         let writes = async {
-            add_members(&app, 1000 * (round + 1), 8).await;
+            add_members(&app, 1000 * (round + 1), 4).await;
+            add_named(&app, 1000 * (round + 1), 4).await;
             for index in 0..4 {
                 let token = app.user_token(&format!("member-{index}"), &[("acme", "member")]);
                 let values =
@@ -325,6 +333,19 @@ async fn paging_holds_while_members_join_and_save(app: TestApp) {
             assert!(seen.contains(id), "{id} skipped in {order}");
         }
     }
+}
+
+/// Signs `count` members with names in several scripts into acme; returns their user ids.
+async fn add_named(app: &TestApp, from: usize, count: usize) -> Vec<String> {
+    let names = ["Zoë", "Émile", "anna", "Алёна", "李", "Ωmega", "Bob"];
+    let mut ids = Vec::new();
+    for index in from..from + count {
+        let name = format!("{} {index}", names[index % names.len()]);
+        let subject = format!("named-{index}");
+        let token = member_named(app, &subject, &name, &format!("{subject}@example.com")).await;
+        ids.push(app.user_id(&token).await);
+    }
+    ids
 }
 
 const SEARCH: &str = "query($search: String) {
@@ -676,4 +697,243 @@ async fn a_provider_value_the_card_no_longer_shows_never_matches(app: TestApp) {
         found(&app, &admin, "new-name").await,
         std::slice::from_ref(&id)
     );
+}
+
+/// User ids in the order of the run of cards without a sort value (by user id).
+fn by_id(ids: &[&String], descending: bool) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(|id| (*id).clone()).collect();
+    ids.sort();
+    if descending {
+        ids.reverse();
+    }
+    ids
+}
+
+/// Pages backward through the whole directory in `order`, `size` cards at a time.
+async fn page_back(app: &TestApp, token: &str, order: Value, size: i32) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let vars = json!({"last": size, "before": before, "order": order});
+        let page = page(app, token, vars).await;
+        let mut ids = user_ids(&page);
+        ids.extend(seen);
+        seen = ids;
+        if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            return seen;
+        }
+        before = page["pageInfo"]["startCursor"].clone();
+    }
+}
+
+storage_test!(the_directory_sorts_by_display_name_nameless_cards_last);
+async fn the_directory_sorts_by_display_name_nameless_cards_last(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let mut named = Vec::new();
+    for (subject, name) in [
+        ("zoe", "Zoë Müller"),
+        ("alena", "Алёна Петрова"),
+        ("emile", "Émile Zola"),
+        ("anna", "anna Berg"),
+        ("adams", "Zoe Adams"),
+    ] {
+        let token = member_named(&app, subject, name, &format!("{subject}@example.com")).await;
+        named.push(app.user_id(&token).await);
+    }
+    let [zoe, alena, emile, anna, adams] = named.try_into().unwrap();
+    let nameless = add_members(&app, 0, 2).await;
+    let admin_id = app.user_id(&admin).await;
+    let missing = [&admin_id, &nameless[0], &nameless[1]];
+
+    let mut ascending = vec![
+        anna.clone(),
+        emile.clone(),
+        adams.clone(),
+        zoe.clone(),
+        alena.clone(),
+    ];
+    ascending.extend(by_id(&missing, false));
+    let mut descending = vec![alena, zoe.clone(), adams, emile.clone(), anna];
+    descending.extend(by_id(&missing, true));
+    for size in [1, 2, 3, 100] {
+        let asc = json!({"key": "DISPLAY_NAME"});
+        assert_eq!(
+            page_through(&app, &admin, asc.clone(), size).await,
+            ascending
+        );
+        assert_eq!(page_back(&app, &admin, asc, size).await, ascending);
+        let desc = json!({"key": "DISPLAY_NAME", "descending": true});
+        assert_eq!(
+            page_through(&app, &admin, desc.clone(), size).await,
+            descending
+        );
+        assert_eq!(page_back(&app, &admin, desc, size).await, descending);
+    }
+
+    // A saved name and a name from a new sign-in both move the card.
+    let token = app.user_token("zoe", &[("acme", "member")]);
+    save(&app, &token, "name", "Aaron Zoë").await;
+    let mut claims = serde_json::Map::new();
+    claims.insert("name".into(), json!("Bob Émile"));
+    let token = app.token("emile", &[("acme", "member")], false, 3599, claims);
+    app.user_id(&token).await;
+    let order = page_through(&app, &admin, json!({"key": "DISPLAY_NAME"}), 10).await;
+    assert_eq!(order[..3], [zoe, ascending[0].clone(), emile]);
+}
+
+storage_test!(the_directory_sorts_by_a_field_of_a_sortable_kind);
+async fn the_directory_sorts_by_a_field_of_a_sortable_kind(app: TestApp) {
+    let (admin, ids) = typed_cards(&app).await;
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    let admin_id = app.user_id(&admin).await;
+    for (field, low, high) in [
+        ("age", a, b),
+        ("started", a, b),
+        ("remote", b, a),
+        ("team", b, a),
+        ("salary", a, b),
+    ] {
+        for descending in [false, true] {
+            let order = json!({"key": "FIELD", "field": field, "descending": descending});
+            let mut expected = match descending {
+                false => vec![low.clone(), high.clone()],
+                true => vec![high.clone(), low.clone()],
+            };
+            expected.extend(by_id(&[c, &admin_id], descending));
+            assert_eq!(
+                page_through(&app, &admin, order.clone(), 1).await,
+                expected,
+                "{order}"
+            );
+            assert_eq!(page_back(&app, &admin, order.clone(), 3).await, expected);
+        }
+    }
+}
+
+storage_test!(odd_orders_are_refused_naming_their_field);
+async fn odd_orders_are_refused_naming_their_field(app: TestApp) {
+    let (admin, _) = typed_cards(&app).await;
+    app.ok(&admin, OPEN, json!({"on": true})).await;
+    let member = app.user_token("typed-0", &[("acme", "member")]);
+    for order in [
+        json!({"key": "FIELD"}),
+        json!({"key": "CREATED", "field": "age"}),
+        json!({"key": "FIELD", "field": "nope"}),
+        json!({"key": "FIELD", "field": "langs"}),
+    ] {
+        let body = call(&app, &admin, json!({"order": order})).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{order}: {body}");
+    }
+    for (order, named) in [
+        (json!({"key": "FIELD", "field": "salary"}), "salary"),
+        (json!({"key": "FIELD", "field": "secret"}), "secret"),
+    ] {
+        let body = call(&app, &member, json!({"order": order})).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{order}: {body}");
+        assert!(error_message(&body).contains(named), "{body}");
+    }
+    // A cursor of one order is refused by another.
+    let first = page(
+        &app,
+        &admin,
+        json!({"first": 1, "order": {"key": "DISPLAY_NAME"}}),
+    )
+    .await;
+    let cursor = first["pageInfo"]["endCursor"].clone();
+    let other = json!({"after": cursor, "order": {"key": "FIELD", "field": "age"}});
+    assert_eq!(
+        error_code(&call(&app, &admin, other).await),
+        "BAD_USER_INPUT"
+    );
+
+    // Members may sort by display name only while they may read every name it is made of.
+    page(&app, &member, json!({"order": {"key": "DISPLAY_NAME"}})).await;
+    let fields = app
+        .ok(&admin, "{ fieldDefinitions { id key } }", json!({}))
+        .await;
+    let name = fields["fieldDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "family_name")
+        .unwrap()["id"]
+        .clone();
+    app.ok(&admin, HIDE_FROM_MEMBERS, json!({"id": name})).await;
+    let body = call(&app, &member, json!({"order": {"key": "DISPLAY_NAME"}})).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert!(error_message(&body).contains("family_name"), "{body}");
+}
+
+storage_test!(the_backfill_makes_rows_from_before_the_search_searchable_and_sorted);
+async fn the_backfill_makes_rows_from_before_the_search_searchable_and_sorted(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    save(&app, &zoe, "note", "Ñandú lover").await;
+    let zoe = app.user_id(&zoe).await;
+    // As rows written before the search and name-order migrations were left.
+    for statement in [
+        "UPDATE field_values SET folded = NULL",
+        "UPDATE users SET folded_identity = NULL",
+        "UPDATE memberships SET sort_name = NULL",
+    ] {
+        app.db.execute_unprepared(statement).await.unwrap();
+    }
+    assert!(found(&app, &admin, "nandu").await.is_empty());
+    assert!(found(&app, &admin, "muller").await.is_empty());
+
+    userprofile::profiles::backfill::fill(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        found(&app, &admin, "nandu").await,
+        std::slice::from_ref(&zoe)
+    );
+    assert_eq!(
+        found(&app, &admin, "MÜLLER").await,
+        std::slice::from_ref(&zoe)
+    );
+    let by_name = page_through(&app, &admin, json!({"key": "DISPLAY_NAME"}), 10).await;
+    assert_eq!(by_name[0], zoe, "the named card before the nameless admin");
+}
+
+storage_test!(short_searches_scan_and_longer_ones_use_the_index);
+async fn short_searches_scan_and_longer_ones_use_the_index(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    save(&app, &zoe, "note", "Ñandú lover").await;
+    let zoe = app.user_id(&zoe).await;
+    let me = std::slice::from_ref(&zoe);
+    // One and two characters: below a trigram, served by the LIKE scan on SQLite.
+    for text in ["zo", "Ü", "ñ", "lo", "zoe", "nandú", "andu lov"] {
+        assert_eq!(found(&app, &admin, text).await, me, "{text:?}");
+    }
+    assert!(found(&app, &admin, "zx").await.is_empty());
+
+    use sea_orm::ConnectionTrait;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    // The FTS5 tables follow every write through their triggers.
+    let hits = |table: &'static str, text: &'static str| {
+        let db = app.db.clone();
+        async move {
+            use sea_orm::Statement;
+            let sql = format!("SELECT count(*) AS n FROM {table} WHERE {table} MATCH '\"{text}\"'");
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(hits("field_values_search", "nandu").await, 1);
+    assert_eq!(hits("users_search", "muller").await, 1);
+    let token = app.user_token("zoe", &[("acme", "member")]);
+    save(&app, &token, "note", "moved to Paris").await;
+    assert_eq!(hits("field_values_search", "nandu").await, 0);
+    assert_eq!(hits("field_values_search", "paris").await, 1);
+    assert!(found(&app, &admin, "nandu").await.is_empty());
 }

@@ -27,6 +27,7 @@ mod operations;
 mod outage;
 mod profiles;
 mod ratelimits;
+mod seed;
 mod signin;
 mod telemetry;
 mod tenants;
