@@ -21,7 +21,7 @@ if [[ $QUICK == 1 ]]; then DURATION="${DURATION:-3s}" ROUNDS="${ROUNDS:-1}"; fi
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 ROUNDS="${ROUNDS:-2}"
-command -v wrk >/dev/null || { echo "bench-me-floor.sh: install wrk (apt-get install wrk)" >&2; exit 1; }
+scripts/bench/install-wrk.sh
 
 cargo build --profile "$PROFILE" --quiet --bin userprofile --example bench_me --example me_floor
 bin="${CARGO_TARGET_DIR:-target}/$([[ $PROFILE == dev ]] && echo debug || echo "$PROFILE")"
