@@ -38,6 +38,24 @@ impl ProfileView {
         ID(self.card.tenant.id.to_string())
     }
 
+    /// The name a grid tile shows: `name`, else the given and family names, else
+    /// `preferred_username`, from the values the caller may see; null when none is visible.
+    async fn display_name(&self) -> Option<String> {
+        self.card.display_name()
+    }
+
+    /// The owner's role in the tenant.
+    async fn role(&self) -> super::tenants::Role {
+        self.card.role.into()
+    }
+
+    /// The avatar (the `avatar` IMAGE field) when the caller may see it, with signed URLs and
+    /// thumbnails for a grid tile; null otherwise.
+    async fn avatar(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<FileInfo>> {
+        let store = file_store(ctx)?;
+        Ok(self.card.avatar().map(|file| FileInfo::new(store, file)))
+    }
+
     /// Bumped by every save; send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.card.version

@@ -56,6 +56,8 @@ pub struct Card {
     pub user: user::Model,
     /// The tenant.
     pub tenant: tenant::Model,
+    /// The owner's role in the tenant.
+    pub role: membership::Role,
     /// Bumped by every save; send it back as `expectedVersion`.
     pub version: i32,
     /// Last save (or the start of the membership).
@@ -342,6 +344,7 @@ fn compose(
     Card {
         user,
         tenant: scope.tenant().clone(),
+        role: membership.role,
         version: membership.card_version,
         updated_at: membership.updated_at,
         values,

@@ -937,3 +937,52 @@ async fn short_searches_scan_and_longer_ones_use_the_index(app: TestApp) {
     assert_eq!(hits("field_values_search", "paris").await, 1);
     assert!(found(&app, &admin, "nandu").await.is_empty());
 }
+
+const TILES: &str = "{ profiles(first: 10) {
+    edges { node { userId displayName role avatar { url } } } } }";
+
+storage_test!(grid_tiles_show_display_name_and_role_from_what_the_caller_may_see);
+/// A tile's display name is made only of name values the caller may see: once `name`, the
+/// given and family names are hidden from members, a member's tile falls back to the username.
+async fn grid_tiles_show_display_name_and_role_from_what_the_caller_may_see(app: TestApp) {
+    let admin = admin_with_fields(&app).await;
+    let zoe = member_named(&app, "zoe", "Zoë Müller", "zoe@example.com").await;
+    let zoe_id = app.user_id(&zoe).await;
+    app.ok(&admin, OPEN, json!({"on": true})).await;
+    let tile = |body: &Value| -> Value {
+        body["profiles"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["userId"] == zoe_id.as_str())
+            .unwrap()["node"]
+            .clone()
+    };
+    let seen = tile(&app.ok(&admin, TILES, json!({})).await);
+    assert_eq!(
+        (&seen["displayName"], &seen["role"], &seen["avatar"]),
+        (&json!("Zoë Müller"), &json!("MEMBER"), &Value::Null)
+    );
+    let own = app.ok(&admin, TILES, json!({})).await;
+    let ada = own["profiles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["role"] == "ADMIN");
+    assert!(ada.is_some(), "{own}");
+
+    let fields = app
+        .ok(&admin, "{ fieldDefinitions { id key } }", json!({}))
+        .await;
+    for field in fields["fieldDefinitions"].as_array().unwrap() {
+        if ["name", "given_name", "family_name"].contains(&field["key"].as_str().unwrap()) {
+            app.ok(&admin, HIDE_FROM_MEMBERS, json!({"id": field["id"]}))
+                .await;
+        }
+    }
+    let bob = member_named(&app, "bob", "Bob Builder", "bob@example.com").await;
+    let as_member = tile(&app.ok(&bob, TILES, json!({})).await);
+    assert_eq!(as_member["displayName"], "zoe", "{as_member}");
+    let as_admin = tile(&app.ok(&admin, TILES, json!({})).await);
+    assert_eq!(as_admin["displayName"], "Zoë Müller");
+}
