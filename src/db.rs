@@ -57,12 +57,16 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
     {
         options.max_connections(max);
     }
+    // PostgreSQL's JIT compiles any statement its planner thinks costly, which for the
+    // directory's searches over many cards cost more (hundreds of milliseconds) than running
+    // them; short statements are all this service sends.
+    let mut settings = vec![("jit", "off".to_owned())];
     if let Some(timeout) = pool.statement_timeout {
-        let milliseconds = timeout.as_millis().to_string();
-        options.map_sqlx_postgres_opts(move |opts| {
-            opts.options([("statement_timeout", milliseconds.as_str())])
-        });
+        settings.push(("statement_timeout", timeout.as_millis().to_string()));
     }
+    options.map_sqlx_postgres_opts(move |opts| {
+        opts.options(settings.iter().map(|(name, value)| (*name, value.as_str())))
+    });
     Ok(Database::connect(options).await?)
 }
 
