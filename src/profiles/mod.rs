@@ -156,10 +156,7 @@ pub async fn read_loaded(
             read
         }
     };
-    let fields = registry.of_tenant(db, viewer.tenant().id).await?;
-    let mut card = compose(viewer.scope(), &fields, membership, user, &stored);
-    attach_files(db, std::slice::from_mut(&mut card)).await?;
-    Ok(card)
+    card_of(db, registry, viewer.scope(), membership, user, &stored).await
 }
 
 async fn read_rows(
@@ -169,10 +166,21 @@ async fn read_rows(
     membership: membership::Model,
     user: user::Model,
 ) -> Result<Card> {
-    let subject = user.id;
+    let stored = stored_values(db, scope.tenant().id, user.id).await?;
+    card_of(db, registry, scope, membership, user, &stored).await
+}
+
+/// The card of rows and values already read, with the files its values refer to.
+async fn card_of(
+    db: &impl ConnectionTrait,
+    registry: &FieldRegistry,
+    scope: &TenantScope,
+    membership: membership::Model,
+    user: user::Model,
+    stored: &HashMap<Uuid, Value>,
+) -> Result<Card> {
     let fields = registry.of_tenant(db, scope.tenant().id).await?;
-    let stored = stored_values(db, scope.tenant().id, subject).await?;
-    let mut card = compose(scope, &fields, membership, user, &stored);
+    let mut card = compose(scope, &fields, membership, user, stored);
     attach_files(db, std::slice::from_mut(&mut card)).await?;
     Ok(card)
 }

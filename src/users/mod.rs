@@ -113,27 +113,16 @@ pub const IDENTITY_CLAIMS: [&str; 5] = [
 ];
 
 fn folded_identity(token: &VerifiedToken) -> Option<String> {
-    fold_identity(|claim| token.claim_str(claim))
+    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| token.claim_str(c)))
 }
 
-/// The folded identity of a stored user, from the claims it keeps.
+/// The folded identity of a stored user, from the claims it keeps: what sign-in writes.
 pub fn folded_identity_of(user: &user::Model) -> Option<String> {
-    let texts: Vec<(&str, Option<Value>)> = IDENTITY_CLAIMS
+    let values: Vec<Value> = IDENTITY_CLAIMS
         .iter()
-        .map(|claim| (*claim, crate::fields::builtin::provider_value(user, claim)))
+        .filter_map(|claim| crate::fields::builtin::provider_value(user, claim))
         .collect();
-    fold_identity(|name| {
-        texts
-            .iter()
-            .find(|(claim, _)| *claim == name)
-            .and_then(|(_, value)| value.as_ref()?.as_str())
-    })
-}
-
-/// The folded text quick search matches for a user's identity, from the text of each of the
-/// [`IDENTITY_CLAIMS`] that `claim` gives.
-pub fn fold_identity<'a>(claim: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
-    crate::core::fold::fold_all(IDENTITY_CLAIMS.iter().filter_map(|c| claim(c)))
+    crate::core::fold::fold_all(values.iter().filter_map(Value::as_str))
 }
 
 /// Remembers which tenants the provider's claim named at this sign-in.
