@@ -88,6 +88,10 @@ impl AppState {
             Arc::downgrade(&fields),
             Arc::downgrade(&files),
         ));
+        tokio::spawn(profiles::search_rebuild::keep_documents_fresh(
+            db.clone(),
+            events.subscribe(),
+        ));
         let cards = Arc::new(profiles::cache::CardCache::new(
             metrics.cache(metrics::CacheName::cards),
         ));
