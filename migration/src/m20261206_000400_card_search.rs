@@ -4,7 +4,8 @@
 //! membership row itself, so a page in any order finds its cards without probing each card's
 //! values; a card whose document predates the tenant's current field rules is matched by its
 //! values instead until it is rebuilt. PostgreSQL serves the documents from pg_trgm GIN
-//! indexes, SQLite from an FTS5 trigram table kept in step by triggers.
+//! indexes, SQLite from an FTS5 trigram table kept in step by triggers. Filters find the
+//! values of a field equal to one of theirs through an index on (field, value).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -19,7 +20,8 @@ const COLUMNS: &str = "
     ALTER TABLE memberships ADD COLUMN search_operator TEXT;
     ALTER TABLE memberships ADD COLUMN search_version INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tenants ADD COLUMN search_version INTEGER NOT NULL DEFAULT 1;
-    CREATE INDEX idx_memberships_search_version ON memberships (tenant_id, search_version);";
+    CREATE INDEX idx_memberships_search_version ON memberships (tenant_id, search_version);
+    CREATE INDEX idx_field_values_field_value ON field_values (field_id, value);";
 
 const POSTGRES_UP: &str = "
     CREATE INDEX idx_memberships_search_member ON memberships
@@ -64,6 +66,7 @@ const SQLITE_DOWN: &str = "
     DROP TABLE IF EXISTS memberships_search;";
 
 const COLUMNS_DOWN: &str = "
+    DROP INDEX IF EXISTS idx_field_values_field_value;
     DROP INDEX IF EXISTS idx_memberships_search_version;
     ALTER TABLE tenants DROP COLUMN search_version;
     ALTER TABLE memberships DROP COLUMN search_version;

@@ -106,3 +106,48 @@ async fn a_seeded_tenant_is_listed_and_searched(app: TestApp) {
     let (total, _) = search_all(&app, &admin, Value::Null).await;
     assert_eq!(total, 201);
 }
+
+storage_test!(searches_count_up_to_the_limit_and_say_so);
+async fn searches_count_up_to_the_limit_and_say_so(app: TestApp) {
+    let plan = Plan {
+        tenant: "demo".into(),
+        members: 1_100,
+        fields: 11,
+        seed: 3,
+        batch: 500,
+    };
+    seed::run(&app.db, &plan, |_| {}).await.unwrap();
+    let admin = app.user_token("ada", &[("demo", "admin")]);
+    let count = |search: Value, filter: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let body = app
+                .graphql(Call {
+                    token: Some(admin),
+                    query: "query($s: String, $f: ProfileFilter) {
+                        profiles(first: 1, search: $s, filter: $f) { totalCount totalCountExact } }",
+                    variables: json!({"s": search, "f": filter}),
+                    ..Call::default()
+                })
+                .await;
+            assert!(body.get("errors").is_none(), "{body}");
+            let totals = &body["data"]["profiles"];
+            (
+                totals["totalCount"].as_u64().unwrap(),
+                totals["totalCountExact"].as_bool().unwrap(),
+            )
+        }
+    };
+    // Every card is counted when nothing is kept out.
+    assert_eq!(count(Value::Null, Value::Null).await, (1_101, true));
+    // Every seeded member's email holds "example.org": more than the limit match.
+    assert_eq!(
+        count(json!("example.org"), Value::Null).await,
+        (1_000, false)
+    );
+    let members = json!({"roles": ["MEMBER"]});
+    assert_eq!(count(Value::Null, members).await, (1_000, false));
+    // A search matching fewer is counted exactly.
+    let (few, exact) = count(json!("seed3-10"), Value::Null).await;
+    assert!(exact && (1..1_000).contains(&few), "{few}");
+}
