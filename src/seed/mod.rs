@@ -4,7 +4,9 @@
 //! the same members (a second run into the same database adds none: the rows exist). Rows are
 //! written in multi-row inserts, a batch of members per transaction, with the folded search
 //! texts and sort names the normal write paths store, computed by their own functions.
-//! Avatars are not seeded.
+//! A few members then get a photo through the upload path ([`avatars`]).
+
+pub mod avatars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -78,6 +80,28 @@ const KINDS: [FieldKind; 12] = [
 /// Rows per multi-row insert of values: 7 columns each stay under SQLite's 32 766 parameters.
 const VALUE_ROWS: usize = 4_000;
 
+/// The seeded tenant (created when missing) as the seed's operator acts in it.
+pub async fn tenant_scope(db: &DatabaseConnection, slug: &str) -> Result<TenantScope> {
+    let tenant = match tenants::find(db, slug).await? {
+        Some(tenant) => tenant,
+        None => {
+            let operator = GlobalOperator::mint(Actor::Operator("seed".into()), true)?;
+            let new = NewTenant {
+                slug: slug.to_owned(),
+                name: slug.to_owned(),
+                default_locale: None,
+                owner: None,
+            };
+            tenants::create(db, &operator, new).await?
+        }
+    };
+    Ok(TenantScope::resolved(
+        tenant,
+        Standing::Operator,
+        Actor::Operator("seed".into()),
+    ))
+}
+
 /// Seeds `plan` into the database, calling `progress` with the members written so far after
 /// each batch.
 pub async fn run(
@@ -87,24 +111,8 @@ pub async fn run(
 ) -> Result<Seeded> {
     plan.check()?;
     let registry = FieldRegistry::default();
-    let tenant = match tenants::find(db, &plan.tenant).await? {
-        Some(tenant) => tenant,
-        None => {
-            let operator = GlobalOperator::mint(Actor::Operator("seed".into()), true)?;
-            let new = NewTenant {
-                slug: plan.tenant.clone(),
-                name: plan.tenant.clone(),
-                default_locale: None,
-                owner: None,
-            };
-            tenants::create(db, &operator, new).await?
-        }
-    };
-    let scope = TenantScope::resolved(
-        tenant.clone(),
-        Standing::Operator,
-        Actor::Operator("seed".into()),
-    );
+    let scope = tenant_scope(db, &plan.tenant).await?;
+    let tenant = scope.tenant().clone();
     let admin = scope.admin()?;
     let mut fields = Vec::new();
     for index in 0..plan.fields {
@@ -143,6 +151,11 @@ pub async fn run(
 }
 
 /// One synthetic member: the user, the card's values, and when they joined.
+/// The username (and subject) of the seeded member `index` of seed `seed`.
+fn username(seed: u64, index: u64) -> String {
+    format!("seed{seed}-{index}")
+}
+
 struct Member {
     user: user::Model,
     values: Vec<(Uuid, Value, Option<String>)>,
@@ -158,7 +171,7 @@ impl Member {
     ) -> Member {
         let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
         let (given, family, full) = person_name(rng);
-        let username = format!("seed{seed}-{index}");
+        let username = username(seed, index);
         let joined = start + Duration::seconds(index as i64 * 7);
         let user = user::Model {
             id,

@@ -151,3 +151,68 @@ async fn searches_count_up_to_the_limit_and_say_so(app: TestApp) {
     let (few, exact) = count(json!("seed3-10"), Value::Null).await;
     assert!(exact && (1..1_000).contains(&few), "{few}");
 }
+
+storage_test!(a_few_seeded_members_get_a_photo_that_grid_tiles_show);
+async fn a_few_seeded_members_get_a_photo_that_grid_tiles_show(app: TestApp) {
+    let plan = Plan {
+        tenant: "demo".into(),
+        members: 40,
+        fields: 11,
+        seed: 5,
+        batch: 40,
+    };
+    seed::run(&app.db, &plan, |_| {}).await.unwrap();
+    let admin = app.user_token("ada", &[("demo", "admin")]);
+    // Through this instance, so that it knows the field at once (SQLite has no shared feed).
+    app.ok(
+        &admin,
+        crate::fields::TEMPLATES,
+        json!({"keys": ["avatar"]}),
+    )
+    .await;
+    // `userprofile seed` runs beside the service, on its database and files.
+    let seeder = userprofile::AppState::new(app.config.clone())
+        .await
+        .unwrap();
+    let scope = seed::tenant_scope(&seeder.db, "demo").await.unwrap();
+    let operator = scope.admin().unwrap();
+    let mut reported = Vec::new();
+    let added = seed::avatars::add(seeder.stores(), &operator, &plan, 4, |n| reported.push(n))
+        .await
+        .unwrap();
+    assert_eq!((added, reported), (4, vec![1, 2, 3, 4]));
+    let again = seed::avatars::add(seeder.stores(), &operator, &plan, 4, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "members who have a photo keep it");
+
+    let body = app
+        .ok(
+            &admin,
+            "{ profiles(first: 100) { edges { node { avatar { contentType thumbnails { url } } } } } }",
+            json!({}),
+        )
+        .await;
+    let urls: Vec<String> = body["profiles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|edge| edge["node"]["avatar"]["thumbnails"][0]["url"].as_str())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(urls.len(), 4, "{body}");
+    let thumbnail = app
+        .client
+        .get(format!("{}{}", app.base_url, urls[0]))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumbnail.status(), 200);
+    assert!(
+        thumbnail.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/")
+    );
+}
