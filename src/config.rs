@@ -292,6 +292,10 @@ pub struct Limits {
     /// Seconds one database statement may run (waiting for locks included) before PostgreSQL
     /// cancels it and the request is answered `TIMEOUT`; not enforced on SQLite.
     pub statement_seconds: u64,
+    /// Milliseconds PostgreSQL may spend counting the matches of a directory search or filter
+    /// before `totalCount` gives way to a lower bound (`totalCountExact: false`); 0 counts
+    /// without a bound. Not enforced on SQLite.
+    pub count_budget_ms: u64,
     /// Most connections one instance opens to PostgreSQL; several instances together must stay
     /// under the server's `max_connections`. SQLite always uses one.
     pub pool_connections: u32,
@@ -338,6 +342,7 @@ impl Default for Limits {
             persisted_queries: 1_000,
             request_seconds: 30,
             statement_seconds: 20,
+            count_budget_ms: 40,
             pool_connections: 10,
             body_seconds: 30,
             upload_bytes: 10 * 1024 * 1024,

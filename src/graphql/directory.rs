@@ -220,18 +220,17 @@ impl DirectoryQuery {
         {
             keep = keep.add(matching.condition());
         }
-        let page = directory::page(db, &reader, order, window, &keep).await?;
         let look_ahead = ctx.look_ahead();
         let counted = ["totalCount", "totalCountExact"]
             .iter()
             .any(|field| look_ahead.field(field).exists());
-        let total = match counted {
-            true => directory::total(db, &reader, &keep).await?,
-            false => directory::Total {
-                count: 0,
-                exact: true,
-            },
-        };
+        let budget = *super::context_data::<directory::CountBudget>(ctx)?;
+        let (page, total) =
+            directory::list(db, &reader, order, window, &keep, counted, budget).await?;
+        let total = total.unwrap_or(directory::Total {
+            count: 0,
+            exact: true,
+        });
         let loaders = super::context_data::<Loaders>(ctx)?;
         let mut cards = loaders
             .cards

@@ -96,6 +96,9 @@ pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
     let limits = &config.limits;
     let schema = builder()
         .data(services.events)
+        .data(crate::profiles::directory::CountBudget {
+            millis: config.limits.count_budget_ms,
+        })
         .data(Arc::new(live::Subscribers::new(config.live.clone())))
         .data(services.apps)
         .data(services.db)
