@@ -342,7 +342,7 @@ impl Default for Limits {
             persisted_queries: 1_000,
             request_seconds: 30,
             statement_seconds: 20,
-            count_budget_ms: 40,
+            count_budget_ms: 20,
             pool_connections: 10,
             body_seconds: 30,
             upload_bytes: 10 * 1024 * 1024,

@@ -5,7 +5,9 @@
 //! values; a card whose document predates the tenant's current field rules is matched by its
 //! values instead until it is rebuilt. PostgreSQL serves the documents from pg_trgm GIN
 //! indexes, SQLite from an FTS5 trigram table kept in step by triggers. Filters find the
-//! values of a field equal to one of theirs through an index on (field, value).
+//! values of a field equal to one of theirs through an index on (field, value); on PostgreSQL,
+//! statistics on the pair let the planner see how common a value is in one field (a country
+//! filled in by 6 % of members), not across all fields, so a counted filter stops early.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -29,7 +31,8 @@ const POSTGRES_UP: &str = "
     CREATE INDEX idx_memberships_search_admin ON memberships
         USING gin (search_admin gin_trgm_ops) WHERE search_admin IS NOT NULL;
     CREATE INDEX idx_memberships_search_operator ON memberships
-        USING gin (search_operator gin_trgm_ops) WHERE search_operator IS NOT NULL;";
+        USING gin (search_operator gin_trgm_ops) WHERE search_operator IS NOT NULL;
+    CREATE STATISTICS field_values_field_value (mcv) ON field_id, value FROM field_values;";
 
 const SQLITE_UP: &str = "
     CREATE VIRTUAL TABLE memberships_search USING fts5(
@@ -55,6 +58,7 @@ const SQLITE_UP: &str = "
     INSERT INTO memberships_search(memberships_search) VALUES ('rebuild');";
 
 const POSTGRES_DOWN: &str = "
+    DROP STATISTICS IF EXISTS field_values_field_value;
     DROP INDEX IF EXISTS idx_memberships_search_member;
     DROP INDEX IF EXISTS idx_memberships_search_admin;
     DROP INDEX IF EXISTS idx_memberships_search_operator;";
