@@ -11,6 +11,7 @@ mod m20261125_091000_search;
 mod m20261206_000100_sort_name;
 mod m20261206_000200_backfills;
 mod m20261206_000300_sqlite_search;
+mod m20261206_000400_web_sessions;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000100_sort_name::Migration),
             Box::new(m20261206_000200_backfills::Migration),
             Box::new(m20261206_000300_sqlite_search::Migration),
+            Box::new(m20261206_000400_web_sessions::Migration),
         ]
     }
 }

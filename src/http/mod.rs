@@ -54,6 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ));
     Router::new()
         .merge(api)
+        .merge(crate::web::routes(state.clone()))
         // A WebSocket upgrade carries no token (browsers cannot set headers on it): its
         // `connection_init` spends the principal's budget instead.
         .route("/graphql/ws", get(live::graphql_ws))
