@@ -30,4 +30,5 @@ mod ratelimits;
 mod seed;
 mod signin;
 mod telemetry;
+mod web;
 mod tenants;

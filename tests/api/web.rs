@@ -1,0 +1,420 @@
+//! The web UI over plain HTTP, as a browser without JavaScript would use it: sign-in, CSRF,
+//! who may open which page, in-place saves, escaping, languages. The browser scenarios (htmx,
+//! uploads, axe-core, screenshots) are in `web_browser`.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::TestApp;
+use crate::fields::TEMPLATES;
+use crate::storage_test;
+
+/// A browser's cookie jar on the service, redirects not followed (tests look at them).
+pub struct Visitor {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Visitor {
+    pub fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            base: app.base_url.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Signs in through the development sign-in page.
+    pub async fn signed_in(app: &TestApp, subject: &str, tenant: &str, role: &str) -> Visitor {
+        let visitor = Visitor::new(app);
+        let (status, page) = visitor.page("/signin").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let csrf = csrf_of(&page);
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("subject", subject),
+            ("name", ""),
+            ("tenant", tenant),
+            ("role", role),
+        ];
+        let response = visitor.form("/signin/dev", &form).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()["location"], "/");
+        visitor
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// A plain form post (the CSRF token, if any, is one of the fields).
+    pub async fn form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An htmx post: the CSRF token in its header.
+    pub async fn htmx(&self, path: &str, csrf: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("X-CSRF-Token", csrf)
+            .header("HX-Request", "true")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Saves one field of a card page the way its control does; returns the field's HTML.
+    pub async fn save(&self, card: &str, key: &str, value: &str) -> String {
+        let (_, page) = self.page(card).await;
+        let version = version_of(&page);
+        let base = if card == "/" { "/card" } else { card };
+        let response = self
+            .htmx(
+                &format!("{base}/fields/{key}"),
+                &csrf_of(&page),
+                &[("value", value), ("version", &version)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.text().await.unwrap()
+    }
+}
+
+/// The CSRF token a page carries (htmx's header, also in every form).
+pub fn csrf_of(page: &str) -> String {
+    let start = page.find("\"X-CSRF-Token\": \"").expect("a page with a CSRF token") + 17;
+    page[start..start + 64].to_owned()
+}
+
+/// The card version a card page holds.
+fn version_of(page: &str) -> String {
+    let marker = "id=\"card-version\" name=\"version\" value=\"";
+    let start = page.find(marker).expect("a card page") + marker.len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The internal id of a development-token user.
+async fn user_id(app: &TestApp, subject: &str, tenant: &str, role: &str) -> String {
+    let token = app.user_token(subject, &[(tenant, role)]);
+    let me = app.ok(&token, "{ me { id } }", json!({})).await;
+    me["me"]["id"].as_str().unwrap().to_owned()
+}
+
+storage_test!(signing_in_shows_the_own_card_and_signing_out_ends_the_session);
+async fn signing_in_shows_the_own_card_and_signing_out_ends_the_session(app: TestApp) {
+    let anonymous = Visitor::new(&app);
+    let response = anonymous.get("/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/signin");
+
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (status, page) = ada.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<html lang=\"en\" dir=\"ltr\">"), "{page}");
+    assert!(page.contains("id=\"field-nickname\""), "{page}");
+    assert!(page.contains("href=\"/admin/people\""), "admins see the grid");
+
+    let csrf = csrf_of(&page);
+    let response = ada.form("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/signin");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Max-Age=0") && cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert_eq!(ada.get("/").await.status(), StatusCode::SEE_OTHER);
+}
+
+storage_test!(a_post_without_the_csrf_token_is_refused);
+async fn a_post_without_the_csrf_token_is_refused(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (_, page) = ada.page("/").await;
+    let csrf = csrf_of(&page);
+    let wrong = "0".repeat(64);
+    for token in [None, Some(wrong.as_str())] {
+        let mut form = vec![("value", "Eve"), ("version", "0")];
+        if let Some(token) = token {
+            form.push(("csrf", token));
+        }
+        let response = ada.form("/card/fields/nickname", &form).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let response = ada.form("/signout", &form).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    let response = ada
+        .htmx("/card/fields/nickname", &wrong, &[("value", "Eve")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, page) = ada.page("/").await;
+    assert!(!page.contains("value=\"Eve\""), "nothing was saved");
+    // The session's token works, as a form field too.
+    let form = [("csrf", csrf.as_str()), ("value", "Ada"), ("version", "0")];
+    let response = ada.form("/card/fields/nickname", &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+storage_test!(a_forged_session_cookie_is_anonymous);
+async fn a_forged_session_cookie_is_anonymous(app: TestApp) {
+    let _ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for cookie in ["up_session=".to_owned() + &"a".repeat(64), "up_session=x".into()] {
+        let response = client
+            .get(format!("{}/", app.base_url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{cookie}");
+        assert_eq!(response.headers()["location"], "/signin");
+        let response = client
+            .post(format!("{}/card/fields/nickname", app.base_url))
+            .header("cookie", &cookie)
+            .header("X-CSRF-Token", "a".repeat(64))
+            .form(&[("value", "Eve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+storage_test!(a_member_cannot_open_admin_pages_nor_another_members_card);
+async fn a_member_cannot_open_admin_pages_nor_another_members_card(app: TestApp) {
+    let ada_id = user_id(&app, "ada", "acme", "admin").await;
+    let mia = Visitor::signed_in(&app, "mia", "acme", "member").await;
+    let (_, page) = mia.page("/").await;
+    assert!(!page.contains("href=\"/admin/people\""), "{page}");
+    for path in ["/admin/people", &format!("/admin/people/{ada_id}")] {
+        let (status, page) = mia.page(path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.contains("member directory"), "{page}");
+    }
+    let response = mia
+        .htmx(
+            &format!("/admin/people/{ada_id}/fields/nickname"),
+            &csrf_of(&page),
+            &[("value", "Eve"), ("version", "0")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let ada = app.user_token("ada", &[("acme", "admin")]);
+    let card = app
+        .ok(
+            &ada,
+            "{ me { profile { value(key: \"nickname\") { text } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(card["me"]["profile"]["value"]["text"].is_null(), "{card}");
+    let (status, _) = mia.page("/admin/people/not-an-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+storage_test!(an_admin_edits_a_members_card_from_the_grid);
+async fn an_admin_edits_a_members_card_from_the_grid(app: TestApp) {
+    let mia_id = user_id(&app, "mia", "acme", "member").await;
+    let mia_token = app.user_token("mia", &[("acme", "member")]);
+    app.ok(
+        &mia_token,
+        "mutation { updateMyProfile(input: { values: [{ key: \"name\", value: \"Mia Wong\" }] }) { version } }",
+        json!({}),
+    )
+    .await;
+    let _ = user_id(&app, "bob", "acme", "member").await;
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (status, grid) = ada.page("/admin/people").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(grid.contains("Mia Wong") && grid.contains(&format!("/admin/people/{mia_id}")));
+    let response = ada
+        .http
+        .get(format!("{}/admin/people?q=wong&role=", ada.base))
+        .header("HX-Request", "true")
+        .header("HX-Target", "tiles")
+        .send()
+        .await
+        .unwrap();
+    let tiles = response.text().await.unwrap();
+    assert!(tiles.contains("Mia Wong") && !tiles.contains("<html"), "{tiles}");
+    assert_eq!(tiles.matches("class=\"tile\"").count(), 1, "{tiles}");
+    let (_, admins) = ada.page("/admin/people?role=admin").await;
+    assert!(!admins.contains("Mia Wong"), "{admins}");
+
+    let card = format!("/admin/people/{mia_id}");
+    let fragment = ada.save(&card, "nickname", "Mimi").await;
+    assert!(fragment.contains("notice saved"), "{fragment}");
+    let (_, page) = ada.page(&card).await;
+    assert!(page.contains("value=\"Mimi\""), "{page}");
+}
+
+storage_test!(in_place_saves_check_the_version_and_validation);
+async fn in_place_saves_check_the_version_and_validation(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (_, page) = ada.page("/").await;
+    let (csrf, version) = (csrf_of(&page), version_of(&page));
+    let saved = ada
+        .htmx(
+            "/card/fields/nickname",
+            &csrf,
+            &[("value", "Countess"), ("version", &version)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(saved.contains("notice saved") && saved.contains("hx-swap-oob"));
+    // The page's old version is stale now: the save is refused, the field says why.
+    let stale = ada
+        .htmx(
+            "/card/fields/nickname",
+            &csrf,
+            &[("value", "Ada"), ("version", &version)],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stale.contains("notice refused") && stale.contains("changed elsewhere"),
+        "{stale}"
+    );
+    let invalid = ada.save("/", "website", "not a url").await;
+    assert!(invalid.contains("notice refused"), "{invalid}");
+    assert!(invalid.contains("value=\"not a url\""), "what was typed stays");
+    let (_, page) = ada.page("/").await;
+    assert!(page.contains("value=\"Countess\"") && !page.contains("not a url"));
+    let cleared = ada.save("/", "nickname", "").await;
+    assert!(cleared.contains("notice saved") && !cleared.contains("Countess"));
+}
+
+storage_test!(pages_escape_hostile_field_values);
+async fn pages_escape_hostile_field_values(app: TestApp) {
+    let hostile = "<script>alert(1)</script>\u{202E}gpj.exe\"'";
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    ada.save("/", "name", hostile).await;
+    ada.save("/", "nickname", hostile).await;
+    let (_, card) = ada.page("/").await;
+    let (_, grid) = ada.page("/admin/people").await;
+    for page in [&card, &grid] {
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&#60;script&#62;alert(1)"), "{page}");
+        // The name is isolated, so its override cannot reorder the text around it.
+        assert!(page.contains("<bdi"), "{page}");
+    }
+}
+
+storage_test!(languages_follow_the_cookie_then_accept_language);
+async fn languages_follow_the_cookie_then_accept_language(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let response = ada
+        .http
+        .get(format!("{}/", ada.base))
+        .header("Accept-Language", "he-IL, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<html lang=\"he\" dir=\"rtl\">"), "{page}");
+    let form = [("csrf", csrf_of(&page)), ("lang", "ar".into()), ("back", "/".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = ada.form("/language", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = ada.page("/").await;
+    assert!(page.contains("<html lang=\"ar\" dir=\"rtl\">"), "{page}");
+    assert!(page.contains("بطاقتي"), "the texts are Arabic");
+    let form = [("csrf", csrf_of(&page)), ("lang", "ja".into()), ("back", "/".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ada.form("/language", &form).await;
+    let (_, page) = ada.page("/").await;
+    assert!(page.contains("<html lang=\"ja\" dir=\"ltr\">"), "{page}");
+}
+
+storage_test!(the_tenant_switcher_changes_the_active_card);
+async fn the_tenant_switcher_changes_the_active_card(app: TestApp) {
+    let token = app.user_token("ada", &[("acme", "admin"), ("globex", "member")]);
+    let me = app
+        .ok(&token, "{ me { tenants { id slug } } }", json!({}))
+        .await;
+    let globex = me["me"]["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "globex")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (_, page) = ada.page("/").await;
+    assert!(page.contains("id=\"tenant-switch\""), "{page}");
+    let form = [("csrf", csrf_of(&page)), ("tenant", globex)];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = ada.form("/tenant", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, page) = ada.page("/").await;
+    assert!(!page.contains("href=\"/admin/people\""), "a member in globex: {page}");
+    let form = [("csrf", csrf_of(&page)), ("tenant", "initech".to_owned())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(ada.form("/tenant", &form).await.status(), StatusCode::FORBIDDEN);
+}
+
+storage_test!(uploads_from_the_card_show_a_preview);
+async fn uploads_from_the_card_show_a_preview(app: TestApp) {
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    app.ok(&admin, TEMPLATES, json!({"keys": ["avatar"]})).await;
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (_, page) = ada.page("/").await;
+    let png = crate::files::png(90, 60);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png).file_name("me.png"),
+    );
+    let response = ada
+        .http
+        .post(format!("{}/card/fields/avatar/upload", ada.base))
+        .header("X-CSRF-Token", csrf_of(&page))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let fragment = response.text().await.unwrap();
+    assert!(fragment.contains("notice saved"), "{fragment}");
+    assert!(fragment.contains("id=\"preview-avatar\""), "{fragment}");
+    let (_, page) = ada.page("/").await;
+    assert!(page.contains("id=\"card-avatar\""), "{page}");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"not an image".to_vec()).file_name("x.png"),
+    );
+    let refused = ada
+        .http
+        .post(format!("{}/card/fields/avatar/upload", ada.base))
+        .header("X-CSRF-Token", csrf_of(&page))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("notice refused"), "{refused}");
+}
