@@ -31,4 +31,5 @@ mod seed;
 mod signin;
 mod telemetry;
 mod web;
+mod web_browser;
 mod tenants;

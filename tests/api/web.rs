@@ -17,8 +17,13 @@ pub struct Visitor {
 
 impl Visitor {
     pub fn new(app: &TestApp) -> Visitor {
+        Visitor::at(&app.base_url)
+    }
+
+    /// A visitor of the service at `base`.
+    pub fn at(base: &str) -> Visitor {
         Visitor {
-            base: app.base_url.clone(),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
@@ -44,6 +49,22 @@ impl Visitor {
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
         assert_eq!(response.headers()["location"], "/");
         visitor
+    }
+
+    /// Follows redirects from `url` (on any host) until one leads to `path` on the service.
+    pub async fn follow_to(&self, mut url: reqwest::Url, path: &str) -> reqwest::Response {
+        for _ in 0..12 {
+            let response = self.http.get(url.clone()).send().await.unwrap();
+            let Some(location) = response.headers().get("location") else {
+                return response;
+            };
+            let next = url.join(location.to_str().unwrap()).unwrap();
+            if next.as_str() == format!("{}{path}", self.base) {
+                return response;
+            }
+            url = next;
+        }
+        panic!("too many redirects from {url}");
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,0 +1,91 @@
+// Drives the web UI in headless Chromium (Debian's /usr/bin/chromium through playwright-core):
+// signs in at the test OpenID provider (its own pages, which log in the login_hint account),
+// edits a field in place and reloads, uploads an avatar, searches the card grid, switches to
+// Arabic; runs axe-core on every page and saves screenshots. Prints the outcome as JSON.
+//   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir>
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+const [base, loginHint, avatarPath, search, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+// Serious and critical axe-core violations of the page as it is now.
+async function axe(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+const outcome = { axe: {} };
+try {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+
+  await page.goto(`${base}/signin`);
+  outcome.axe.signin = await axe(page);
+  await page.screenshot({ path: `${shots}/signin.png`, fullPage: true });
+
+  // The provider's pages sign the login_hint account in and send the browser back.
+  await page.goto(`${base}/signin/oidc?login_hint=${encodeURIComponent(loginHint)}`);
+  await page.waitForURL(`${base}/`);
+  outcome.signedInAs = await page.textContent('#card-title');
+
+  // Edit in place: type, leave the field; htmx saves on change.
+  await page.fill('#in-nickname', 'Countess');
+  await page.press('#in-nickname', 'Tab');
+  await page.waitForSelector('#msg-nickname.saved');
+  outcome.notice = (await page.textContent('#msg-nickname')).trim();
+  await page.reload();
+  outcome.reloadedNickname = await page.inputValue('#in-nickname');
+
+  // Upload an avatar from the card; the answer shows its thumbnail.
+  await page.setInputFiles('#in-avatar', avatarPath);
+  await page.waitForSelector('#preview-avatar');
+  outcome.thumbnailWidth = await page.$eval('#preview-avatar', async (img) => {
+    await img.decode();
+    return img.naturalWidth;
+  });
+  await page.reload();
+  outcome.axe.card = await axe(page);
+  await page.screenshot({ path: `${shots}/card-ltr.png`, fullPage: true });
+
+  // The grid: search as you type.
+  await page.goto(`${base}/admin/people`);
+  const before = await page.locator('.tile').count();
+  await page.fill('input[name="q"]', search);
+  await page.waitForFunction((n) => document.querySelectorAll('.tile').length !== n, before);
+  outcome.tilesBefore = before;
+  outcome.tiles = await page.$$eval('.tile .name', (names) => names.map((n) => n.textContent));
+  outcome.axe.grid = await axe(page);
+  await page.screenshot({ path: `${shots}/grid.png`, fullPage: true });
+
+  // Arabic: the language switcher; the page turns right to left.
+  await page.goto(`${base}/`);
+  await page.selectOption('#language-switch', 'ar');
+  await Promise.all([page.waitForNavigation(), page.click('#language-switch ~ button')]);
+  outcome.lang = await page.getAttribute('html', 'lang');
+  outcome.dir = await page.getAttribute('html', 'dir');
+  outcome.axe.cardRtl = await axe(page);
+  await page.screenshot({ path: `${shots}/card-rtl.png`, fullPage: true });
+  await page.goto(`${base}/admin/people`);
+  outcome.axe.gridRtl = await axe(page);
+  await page.screenshot({ path: `${shots}/grid-rtl.png`, fullPage: true });
+} catch (error) {
+  outcome.error = String(error?.stack || error);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(outcome));
