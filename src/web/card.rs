@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::controls::{self, Control, FieldView, FilePreview, Labels, Notice};
 use super::i18n::Texts;
 use super::visit::Visit;
-use super::{Chrome, refused, render, signed_in};
+use super::{Chrome, refused, render, signed_in, to_sign_in};
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::fields::labels::Preferences;
@@ -82,9 +82,8 @@ pub async fn member(
 }
 
 async fn show(state: &AppState, visit: &Visit, whose: Whose) -> Response {
-    let session = match signed_in(visit) {
-        Ok(session) => session,
-        Err(response) => return response,
+    let Some(session) = signed_in(visit) else {
+        return to_sign_in();
     };
     let card = match read(state, session, whose).await {
         Ok(card) => card,
@@ -120,8 +119,8 @@ pub fn role_text(t: &Texts, role: entity::membership::Role) -> &str {
 
 /// Parses a member's id; the viewer's own id is their own card.
 fn member_id(visit: &Visit, text: &str) -> Result<Whose> {
-    let id = Uuid::parse_str(text)
-        .map_err(|_| Error::NotFound(format!("there is no member {text}")))?;
+    let id =
+        Uuid::parse_str(text).map_err(|_| Error::NotFound(format!("there is no member {text}")))?;
     let own = visit.session.user().map(|u| u.user.id).ok();
     Ok(if own == Some(id) {
         Whose::Own
@@ -190,9 +189,8 @@ async fn save(
     key: String,
     form: Vec<(String, String)>,
 ) -> Response {
-    let session = match signed_in(visit) {
-        Ok(session) => session,
-        Err(response) => return response,
+    let Some(session) = signed_in(visit) else {
+        return to_sign_in();
     };
     let values: Vec<String> = form
         .iter()
@@ -202,7 +200,10 @@ async fn save(
     let saved = async {
         let version = expected_version(&form)?;
         let member = session.member()?;
-        let fields = state.fields.of_tenant(&state.db, member.tenant().id).await?;
+        let fields = state
+            .fields
+            .of_tenant(&state.db, member.tenant().id)
+            .await?;
         let field = fields
             .by_key(&key)
             .ok_or_else(|| Error::NotFound(format!("this card has no field {key}")))?;
@@ -279,7 +280,11 @@ async fn answer(
         .into_iter()
         .find(|f| f.key == key)
     else {
-        return refused(state, visit, Error::NotFound(format!("no field {key} to show")));
+        return refused(
+            state,
+            visit,
+            Error::NotFound(format!("no field {key} to show")),
+        );
     };
     if let (Notice::Refused(_), Some(typed)) = (&notice, typed) {
         field.text = typed.clone();
@@ -336,9 +341,8 @@ async fn upload(
     key: String,
     multipart: Multipart,
 ) -> Response {
-    let session = match signed_in(visit) {
-        Ok(session) => session,
-        Err(response) => return response,
+    let Some(session) = signed_in(visit) else {
+        return to_sign_in();
     };
     let stored = async {
         let file = received_file(multipart).await?;

@@ -171,6 +171,7 @@ pub struct Texts {
     pub open_card: String,
     pub card_of: String,
     pub version: String,
+    pub apply: String,
 }
 
 /// The catalogues of every shipped language, parsed once at start-up.

@@ -23,12 +23,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::AppState;
-use entity::membership::Role;
 use crate::auth::Principal;
 use crate::auth::dev::DevKey;
 use crate::config::Config;
 use crate::error::Error;
 use crate::session::Session;
+use entity::membership::Role;
 use i18n::{Catalogue, Lang, Texts};
 use visit::Visit;
 
@@ -219,8 +219,9 @@ fn to_sign_in() -> Response {
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure outside development.
 fn set_cookie(web: &Web, name: &str, value: &str, max_age_seconds: u64) -> HeaderValue {
     let secure = if web.secure_cookies { "; Secure" } else { "" };
-    let text =
-        format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}");
+    let text = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+    );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -230,10 +231,7 @@ fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
     response
 }
 
-/// The signed-in visit's session, or the sign-in redirect.
-fn signed_in<'v>(visit: &'v Visit) -> Result<&'v Session, Response> {
-    match visit.signed_in() {
-        true => Ok(&visit.session),
-        false => Err(to_sign_in()),
-    }
+/// The signed-in visit's session; `None` sends the visitor to [`to_sign_in`].
+fn signed_in(visit: &Visit) -> Option<&Session> {
+    visit.signed_in().then_some(&visit.session)
 }

@@ -169,8 +169,8 @@ impl WebClient {
             .additional_metadata()
             .end_session_endpoint
             .clone()?;
-        let mut request = LogoutRequest::from(endpoint)
-            .set_client_id(ClientId::new(self.client_id.clone()));
+        let mut request =
+            LogoutRequest::from(endpoint).set_client_id(ClientId::new(self.client_id.clone()));
         if let Some(token) = id_token.and_then(|t| t.parse::<CoreIdToken>().ok()) {
             request = request.set_id_token_hint(&token);
         }

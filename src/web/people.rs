@@ -18,7 +18,7 @@ use super::card::role_text;
 use super::controls::{self, Labels};
 use super::i18n::Texts;
 use super::visit::Visit;
-use super::{Chrome, refused, render, signed_in};
+use super::{Chrome, refused, render, signed_in, to_sign_in};
 use crate::AppState;
 use crate::error::Result;
 use crate::fields::labels::{self, Preferences};
@@ -126,9 +126,8 @@ pub async fn grid(
     headers: HeaderMap,
     Query(query): Query<GridQuery>,
 ) -> Response {
-    let session = match signed_in(&visit) {
-        Ok(session) => session,
-        Err(response) => return response,
+    let Some(session) = signed_in(&visit) else {
+        return to_sign_in();
     };
     let found = match search(&state, &visit, session, &query).await {
         Ok(found) => found,
@@ -225,11 +224,19 @@ async fn search(
     };
     let next = page
         .has_next
-        .then(|| page.entries.last().map(|e| link(&e.cursor.encode(), "after")))
+        .then(|| {
+            page.entries
+                .last()
+                .map(|e| link(&e.cursor.encode(), "after"))
+        })
         .flatten();
     let previous = page
         .has_previous
-        .then(|| page.entries.first().map(|e| link(&e.cursor.encode(), "before")))
+        .then(|| {
+            page.entries
+                .first()
+                .map(|e| link(&e.cursor.encode(), "before"))
+        })
         .flatten();
     // A member removed between the page and the card reads is left out.
     let tiles = ids
@@ -275,4 +282,3 @@ fn tile(state: &AppState, t: &Texts, labels: &Labels<'_>, card: &Card) -> Tile {
         facts,
     }
 }
-

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::i18n::Lang;
 use super::store::{self, SessionId};
 use super::visit::{LANG_COOKIE, SESSION_COOKIE, Visit};
-use super::{Chrome, Web, refused, render, set_cookie, signed_in, with_cookie};
+use super::{Chrome, Web, refused, render, set_cookie, signed_in, to_sign_in, with_cookie};
 use crate::AppState;
 use crate::auth::dev::{DEV_ISSUER, DevTenant, DevTokenRequest};
 use crate::error::Error;
@@ -280,9 +280,8 @@ pub async fn switch_tenant(
     visit: Visit,
     Form(form): Form<TenantForm>,
 ) -> Response {
-    let session = match signed_in(&visit) {
-        Ok(session) => session,
-        Err(response) => return response,
+    let Some(session) = signed_in(&visit) else {
+        return to_sign_in();
     };
     let member_of = session
         .user()

@@ -227,7 +227,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            "a=1; up_session_x=2; up_session=abc".parse().expect("header"),
+            "a=1; up_session_x=2; up_session=abc"
+                .parse()
+                .expect("header"),
         );
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(cookie(&headers, "b"), None);

@@ -30,6 +30,6 @@ mod ratelimits;
 mod seed;
 mod signin;
 mod telemetry;
+mod tenants;
 mod web;
 mod web_browser;
-mod tenants;

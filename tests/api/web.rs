@@ -121,7 +121,10 @@ impl Visitor {
 
 /// The CSRF token a page carries (htmx's header, also in every form).
 pub fn csrf_of(page: &str) -> String {
-    let start = page.find("\"X-CSRF-Token\": \"").expect("a page with a CSRF token") + 17;
+    let start = page
+        .find("\"X-CSRF-Token\": \"")
+        .expect("a page with a CSRF token")
+        + 17;
     page[start..start + 64].to_owned()
 }
 
@@ -151,7 +154,10 @@ async fn signing_in_shows_the_own_card_and_signing_out_ends_the_session(app: Tes
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<html lang=\"en\" dir=\"ltr\">"), "{page}");
     assert!(page.contains("id=\"field-nickname\""), "{page}");
-    assert!(page.contains("href=\"/admin/people\""), "admins see the grid");
+    assert!(
+        page.contains("href=\"/admin/people\""),
+        "admins see the grid"
+    );
 
     let csrf = csrf_of(&page);
     let response = ada.form("/signout", &[("csrf", &csrf)]).await;
@@ -198,7 +204,10 @@ async fn a_forged_session_cookie_is_anonymous(app: TestApp) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for cookie in ["up_session=".to_owned() + &"a".repeat(64), "up_session=x".into()] {
+    for cookie in [
+        "up_session=".to_owned() + &"a".repeat(64),
+        "up_session=x".into(),
+    ] {
         let response = client
             .get(format!("{}/", app.base_url))
             .header("cookie", &cookie)
@@ -275,7 +284,10 @@ async fn an_admin_edits_a_members_card_from_the_grid(app: TestApp) {
         .await
         .unwrap();
     let tiles = response.text().await.unwrap();
-    assert!(tiles.contains("Mia Wong") && !tiles.contains("<html"), "{tiles}");
+    assert!(
+        tiles.contains("Mia Wong") && !tiles.contains("<html"),
+        "{tiles}"
+    );
     assert_eq!(tiles.matches("class=\"tile\"").count(), 1, "{tiles}");
     let (_, admins) = ada.page("/admin/people?role=admin").await;
     assert!(!admins.contains("Mia Wong"), "{admins}");
@@ -320,7 +332,10 @@ async fn in_place_saves_check_the_version_and_validation(app: TestApp) {
     );
     let invalid = ada.save("/", "website", "not a url").await;
     assert!(invalid.contains("notice refused"), "{invalid}");
-    assert!(invalid.contains("value=\"not a url\""), "what was typed stays");
+    assert!(
+        invalid.contains("value=\"not a url\""),
+        "what was typed stays"
+    );
     let (_, page) = ada.page("/").await;
     assert!(page.contains("value=\"Countess\"") && !page.contains("not a url"));
     let cleared = ada.save("/", "nickname", "").await;
@@ -355,14 +370,22 @@ async fn languages_follow_the_cookie_then_accept_language(app: TestApp) {
         .unwrap();
     let page = response.text().await.unwrap();
     assert!(page.contains("<html lang=\"he\" dir=\"rtl\">"), "{page}");
-    let form = [("csrf", csrf_of(&page)), ("lang", "ar".into()), ("back", "/".into())];
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("lang", "ar".into()),
+        ("back", "/".into()),
+    ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let response = ada.form("/language", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = ada.page("/").await;
     assert!(page.contains("<html lang=\"ar\" dir=\"rtl\">"), "{page}");
     assert!(page.contains("بطاقتي"), "the texts are Arabic");
-    let form = [("csrf", csrf_of(&page)), ("lang", "ja".into()), ("back", "/".into())];
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("lang", "ja".into()),
+        ("back", "/".into()),
+    ];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     ada.form("/language", &form).await;
     let (_, page) = ada.page("/").await;
@@ -392,10 +415,16 @@ async fn the_tenant_switcher_changes_the_active_card(app: TestApp) {
     let response = ada.form("/tenant", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, page) = ada.page("/").await;
-    assert!(!page.contains("href=\"/admin/people\""), "a member in globex: {page}");
+    assert!(
+        !page.contains("href=\"/admin/people\""),
+        "a member in globex: {page}"
+    );
     let form = [("csrf", csrf_of(&page)), ("tenant", "initech".to_owned())];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(ada.form("/tenant", &form).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        ada.form("/tenant", &form).await.status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 storage_test!(uploads_from_the_card_show_a_preview);

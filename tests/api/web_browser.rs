@@ -144,7 +144,10 @@ async fn the_web_ui_signs_in_with_the_code_flow_and_out_at_the_provider() {
     let (status, page) = visitor.page("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Olga Admin"), "{page}");
-    assert!(page.contains("href=\"/admin/people\""), "the tenant claim made her an admin");
+    assert!(
+        page.contains("href=\"/admin/people\""),
+        "the tenant claim made her an admin"
+    );
 
     // The callback is accepted once: replaying it finds no pending sign-in.
     let location = back.headers()["location"].to_str().unwrap().to_owned();
@@ -155,7 +158,10 @@ async fn the_web_ui_signs_in_with_the_code_flow_and_out_at_the_provider() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let end = response.headers()["location"].to_str().unwrap();
-    assert!(end.starts_with(&format!("{}/session/end", provider.issuer)), "{end}");
+    assert!(
+        end.starts_with(&format!("{}/session/end", provider.issuer)),
+        "{end}"
+    );
     assert!(end.contains("id_token_hint=") && end.contains("post_logout_redirect_uri="));
     assert_eq!(visitor.get("/").await.status(), StatusCode::SEE_OTHER);
 
@@ -164,8 +170,14 @@ async fn the_web_ui_signs_in_with_the_code_flow_and_out_at_the_provider() {
     let response = reqwest::get(format!("{}/signin", production.base_url))
         .await
         .unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     assert!(!response.text().await.unwrap().contains("/signin/dev"));
 }
 
@@ -204,7 +216,10 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
     let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(outcome.get("error").is_none(), "{outcome:#}");
     assert!(
-        outcome["signedInAs"].as_str().unwrap().contains("Olga Admin"),
+        outcome["signedInAs"]
+            .as_str()
+            .unwrap()
+            .contains("Olga Admin"),
         "{outcome}"
     );
     assert_eq!(outcome["notice"], "Saved");
@@ -212,7 +227,10 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
     assert!(outcome["thumbnailWidth"].as_i64().unwrap() > 0, "{outcome}");
     assert_eq!(outcome["tilesBefore"], 2);
     assert_eq!(outcome["tiles"], json!(["Bob Wong"]));
-    assert_eq!((&outcome["lang"], &outcome["dir"]), (&json!("ar"), &json!("rtl")));
+    assert_eq!(
+        (&outcome["lang"], &outcome["dir"]),
+        (&json!("ar"), &json!("rtl"))
+    );
     for (page, violations) in outcome["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on {page}: {violations:#}");
     }
