@@ -153,7 +153,6 @@ pub struct Texts {
     pub switch_tenant: String,
     pub saved: String,
     pub read_only: String,
-    pub upload: String,
     pub search: String,
     pub all_roles: String,
     pub previous: String,
@@ -162,15 +161,11 @@ pub struct Texts {
     pub forbidden_title: String,
     pub not_found_title: String,
     pub error_title: String,
-    pub signed_out_title: String,
-    pub sign_in_again: String,
     pub conflict: String,
     pub empty: String,
     pub no_name: String,
     pub choose: String,
-    pub open_card: String,
     pub card_of: String,
-    pub version: String,
     pub apply: String,
 }
 
