@@ -2,14 +2,15 @@
 // signs in at the test OpenID provider (its own pages, which log in the login_hint account),
 // edits a field in place and reloads, uploads an avatar, searches the card grid, switches to
 // Arabic; runs axe-core on every page and saves screenshots. Prints the outcome as JSON.
-//   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir>
+// Also checks that the open grid updates live when a member renames themself elsewhere.
+//   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir> <member's bearer token>
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
-const [base, loginHint, avatarPath, search, shots] = process.argv.slice(2);
+const [base, loginHint, avatarPath, search, shots, memberToken] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 
 const browser = await chromium.launch({
@@ -70,6 +71,17 @@ try {
   outcome.tilesBefore = before;
   outcome.tiles = await page.$$eval('.tile .name', (names) => names.map((n) => n.textContent));
   outcome.axe.grid = await axe(page);
+
+  // Live: the member renames themself through the API; the open grid shows it unreloaded.
+  const rename = 'mutation { updateMyProfile(input: { values: [{ key: "name", value: "Bob Wongstein" }] }) { version } }';
+  await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${memberToken}` },
+    body: JSON.stringify({ query: rename }),
+  });
+  await page.waitForFunction(() => [...document.querySelectorAll('.tile .name')]
+    .some((n) => n.textContent === 'Bob Wongstein'), null, { timeout: 10000 });
+  outcome.liveTiles = await page.$$eval('.tile .name', (names) => names.map((n) => n.textContent));
   await page.screenshot({ path: `${shots}/grid.png`, fullPage: true });
 
   // Arabic: the language switcher; the page turns right to left.

@@ -1,6 +1,6 @@
 //! The UI's static files, compiled into the binary: htmx (vendored, pinned: see
-//! `assets/vendor/README.md`) and the stylesheet. Their paths carry a version, so browsers may
-//! keep them for a year.
+//! `assets/vendor/README.md`), the stylesheet and the live-page script. Their paths carry a
+//! version, so browsers may keep them for a year.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -9,33 +9,40 @@ use axum::response::{IntoResponse, Response};
 pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
 /// Where the stylesheet is served; bump the number when it changes.
 pub const CSS_PATH: &str = "/assets/app-1.css";
+/// Where the live-page script is served; bump the number when it changes.
+pub const LIVE_PATH: &str = "/assets/live-1.js";
 
 const HTMX: &[u8] = include_bytes!("../../assets/vendor/htmx-2.0.11.min.js");
 const CSS: &[u8] = include_bytes!("../../assets/app.css");
+const LIVE: &[u8] = include_bytes!("../../assets/live.js");
 
 /// A year, the longest cache browsers honour.
 const FOREVER: &str = "public, max-age=31536000, immutable";
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
 /// `GET /assets/htmx-….min.js`.
 pub async fn htmx() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, FOREVER),
-        ],
-        HTMX,
-    )
-        .into_response()
+    asset(JAVASCRIPT, HTMX)
+}
+
+/// `GET /assets/live-….js`.
+pub async fn live() -> Response {
+    asset(JAVASCRIPT, LIVE)
 }
 
 /// `GET /assets/app-….css`.
 pub async fn css() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, FOREVER),
         ],
-        CSS,
+        bytes,
     )
         .into_response()
 }

@@ -23,7 +23,7 @@ use crate::session::Session;
 
 /// Whose card a request is about.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Whose {
+pub(super) enum Whose {
     /// The signed-in user's own.
     Own,
     /// Another member's, by user id.
@@ -31,7 +31,7 @@ enum Whose {
 }
 
 impl Whose {
-    /// The card's URL; its fields post under it.
+    /// The card's URL; its fields post under it, its live stream is under it.
     fn base(self) -> String {
         match self {
             Whose::Own => "/card".to_owned(),
@@ -52,6 +52,7 @@ struct CardPage<'a> {
     avatar: Option<FilePreview>,
     version: i32,
     fields: Vec<FieldView>,
+    live: String,
 }
 
 /// One field, as a save answers it, with the card's new version out of band.
@@ -101,6 +102,7 @@ async fn show(state: &AppState, visit: &Visit, whose: Whose) -> Response {
             .map(|file| controls::preview(&state.files, file)),
         version: card.version,
         fields,
+        live: format!("{}/live", whose.base()),
         t,
         chrome,
     };
@@ -118,7 +120,7 @@ pub fn role_text(t: &Texts, role: entity::membership::Role) -> &str {
 }
 
 /// Parses a member's id; the viewer's own id is their own card.
-fn member_id(visit: &Visit, text: &str) -> Result<Whose> {
+pub(super) fn member_id(visit: &Visit, text: &str) -> Result<Whose> {
     let id =
         Uuid::parse_str(text).map_err(|_| Error::NotFound(format!("there is no member {text}")))?;
     let own = visit.session.user().map(|u| u.user.id).ok();
@@ -131,7 +133,7 @@ fn member_id(visit: &Visit, text: &str) -> Result<Whose> {
 
 /// Reads the card with the capability the viewer has: their own as a member; another's as an
 /// admin, or as a member while the tenant's member directory is open.
-async fn read(state: &AppState, session: &Session, whose: Whose) -> Result<Card> {
+pub(super) async fn read(state: &AppState, session: &Session, whose: Whose) -> Result<Card> {
     let member = session.member()?;
     let subject = match whose {
         Whose::Own => member.user_id()?,

@@ -7,6 +7,7 @@ mod assets;
 mod card;
 mod controls;
 pub mod i18n;
+mod live;
 mod oidc;
 mod people;
 mod signin;
@@ -88,6 +89,10 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/auth/callback", get(signin::callback))
         .route("/admin/people", get(people::grid))
         .route("/admin/people/{user}", get(card::member))
+        .route("/card/live", get(live::own_card))
+        .route("/admin/people/live", get(live::grid))
+        .route("/admin/people/{user}/live", get(live::member_card))
+        .route(assets::LIVE_PATH, get(assets::live))
         .route(assets::HTMX_PATH, get(assets::htmx))
         .route(assets::CSS_PATH, get(assets::css))
         .merge(changes)
@@ -124,6 +129,8 @@ pub struct Chrome<'a> {
     pub htmx: &'static str,
     /// The stylesheet's path.
     pub css: &'static str,
+    /// The live-page script's path.
+    pub live: &'static str,
 }
 
 impl<'a> Chrome<'a> {
@@ -164,6 +171,7 @@ impl<'a> Chrome<'a> {
             people,
             htmx: assets::HTMX_PATH,
             css: assets::CSS_PATH,
+            live: assets::LIVE_PATH,
         }
     }
 }

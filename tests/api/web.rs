@@ -468,3 +468,54 @@ async fn uploads_from_the_card_show_a_preview(app: TestApp) {
         .unwrap();
     assert!(refused.contains("notice refused"), "{refused}");
 }
+
+/// Reads a server-sent event stream until an event named `changed`; returns its data.
+async fn next_change(response: &mut reqwest::Response) -> String {
+    let mut text = String::new();
+    let wait = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(at) = text.find("event: changed\ndata: ") {
+                let data = &text[at + 21..];
+                if let Some(end) = data.find('\n') {
+                    return data[..end].to_owned();
+                }
+            }
+        }
+        panic!("the stream ended: {text}");
+    });
+    wait.await.expect("a change within 10 s")
+}
+
+storage_test!(open_cards_and_grids_hear_about_changes_made_elsewhere);
+async fn open_cards_and_grids_hear_about_changes_made_elsewhere(app: TestApp) {
+    let mia_id = user_id(&app, "mia", "acme", "member").await;
+    let mia = Visitor::signed_in(&app, "mia", "acme", "member").await;
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (status, _) = mia.page("/admin/people/live").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the member directory is closed"
+    );
+    let (status, _) = mia
+        .page(&format!(
+            "/admin/people/{}/live",
+            user_id(&app, "ada", "acme", "admin").await
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut own = mia.get("/card/live").await;
+    assert_eq!(own.status(), StatusCode::OK);
+    assert_eq!(own.headers()["content-type"], "text/event-stream");
+    let mut grid = ada.get("/admin/people/live").await;
+    assert_eq!(grid.status(), StatusCode::OK);
+    // The admin edits Mia's card from the grid; Mia's open card and the grid hear of it.
+    let fragment = ada
+        .save(&format!("/admin/people/{mia_id}"), "nickname", "Mimi")
+        .await;
+    assert!(fragment.contains("notice saved"), "{fragment}");
+    assert_eq!(next_change(&mut own).await, "1");
+    assert_eq!(next_change(&mut grid).await, "0");
+}

@@ -1,6 +1,6 @@
 //! The web UI signing in at the real test OpenID provider (authorization code + PKCE), over
-//! plain HTTP and in headless Chromium (htmx saves, an upload, the grid's search, Arabic,
-//! axe-core on every page, screenshots under `target/ui-screenshots/`).
+//! plain HTTP and in headless Chromium (htmx saves, an upload, the grid's search and live
+//! update, Arabic, axe-core on every page, screenshots under `target/ui-screenshots/`).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -205,6 +205,7 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
         .arg(&avatar)
         .arg("wong")
         .arg(SCREENSHOTS)
+        .arg(&bob)
         .output()
         .await
         .expect("node runs the headless browser");
@@ -227,6 +228,11 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
     assert!(outcome["thumbnailWidth"].as_i64().unwrap() > 0, "{outcome}");
     assert_eq!(outcome["tilesBefore"], 2);
     assert_eq!(outcome["tiles"], json!(["Bob Wong"]));
+    assert_eq!(
+        outcome["liveTiles"],
+        json!(["Bob Wongstein"]),
+        "the grid updated live"
+    );
     assert_eq!(
         (&outcome["lang"], &outcome["dir"]),
         (&json!("ar"), &json!("rtl"))
