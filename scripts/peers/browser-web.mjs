@@ -1,7 +1,8 @@
 // Drives the web UI in headless Chromium (Debian's /usr/bin/chromium through playwright-core):
 // signs in at the test OpenID provider (its own pages, which log in the login_hint account),
 // edits a field in place and reloads, uploads an avatar, searches the card grid, switches to
-// Arabic; runs axe-core on every page and saves screenshots. Prints the outcome as JSON.
+// Arabic, adds a field in the schema designer; runs axe-core on every page and saves
+// screenshots. Prints the outcome as JSON.
 // Also checks that the open grid updates live when a member renames themself elsewhere.
 //   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir> <member's bearer token>
 import { mkdirSync } from 'node:fs';
@@ -83,6 +84,14 @@ try {
     .some((n) => n.textContent === 'Bob Wongstein'), null, { timeout: 10000 });
   outcome.liveTiles = await page.$$eval('.tile .name', (names) => names.map((n) => n.textContent));
   await page.screenshot({ path: `${shots}/grid.png`, fullPage: true });
+
+  // The schema designer: add a field from the catalogue; it appears in the card preview.
+  await page.goto(`${base}/admin/fields`);
+  await page.check('input[name="template"][value="department"]');
+  await Promise.all([page.waitForNavigation(), page.click('#catalogue ~ form button[type="submit"]')]);
+  outcome.designedField = await page.locator('#preview ~ .fields #field-department').count();
+  outcome.axe.designer = await axe(page);
+  await page.screenshot({ path: `${shots}/designer.png`, fullPage: true });
 
   // Arabic: the language switcher; the page turns right to left.
   await page.goto(`${base}/`);

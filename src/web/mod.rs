@@ -6,6 +6,7 @@
 mod assets;
 mod card;
 mod controls;
+mod designer;
 pub mod i18n;
 mod live;
 mod oidc;
@@ -68,6 +69,11 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/tenant", post(signin::switch_tenant))
         .route("/language", post(signin::switch_language))
         .route("/card/fields/{key}", post(card::save_own))
+        .route("/admin/fields", post(designer::create))
+        .route("/admin/fields/templates", post(designer::add_templates))
+        .route("/admin/fields/{id}", post(designer::update))
+        .route("/admin/fields/{id}/move", post(designer::move_field))
+        .route("/admin/fields/{id}/archive", post(designer::archive))
         .route("/admin/people/{user}/fields/{key}", post(card::save_member))
         .merge(
             Router::new()
@@ -88,6 +94,7 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/signin/oidc", get(signin::start))
         .route("/auth/callback", get(signin::callback))
         .route("/admin/people", get(people::grid))
+        .route("/admin/fields", get(designer::page))
         .route("/admin/people/{user}", get(card::member))
         .route("/card/live", get(live::own_card))
         .route("/admin/people/live", get(live::grid))
@@ -125,6 +132,8 @@ pub struct Chrome<'a> {
     pub tenants: Vec<TenantChoice>,
     /// Whether the people grid is open to the viewer (admins, or an open member directory).
     pub people: bool,
+    /// Whether the viewer designs the fields (admins).
+    pub designer: bool,
     /// The htmx script's path.
     pub htmx: &'static str,
     /// The stylesheet's path.
@@ -141,6 +150,7 @@ impl<'a> Chrome<'a> {
         };
         let active = visit.session.active().ok();
         let active_id = active.map(|scope| scope.tenant().id);
+        let designer = active.is_some_and(|scope| scope.standing().includes(Role::Admin));
         let people = active.is_some_and(|scope| {
             scope.standing().includes(Role::Admin) || scope.tenant().member_directory
         });
@@ -169,6 +179,7 @@ impl<'a> Chrome<'a> {
                 })
                 .unwrap_or_default(),
             people,
+            designer,
             htmx: assets::HTMX_PATH,
             css: assets::CSS_PATH,
             live: assets::LIVE_PATH,

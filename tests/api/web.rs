@@ -519,3 +519,135 @@ async fn open_cards_and_grids_hear_about_changes_made_elsewhere(app: TestApp) {
     assert_eq!(next_change(&mut own).await, "1");
     assert_eq!(next_change(&mut grid).await, "0");
 }
+
+/// Posts a designer form as `visitor` (its CSRF token from the designer page).
+async fn design(visitor: &Visitor, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    let (_, page) = visitor.page("/admin/fields").await;
+    let csrf = csrf_of(&page);
+    let mut form = form.to_vec();
+    form.push(("csrf", &csrf));
+    visitor.form(path, &form).await
+}
+
+/// The id and version of field `key` on the designer page.
+async fn designed(visitor: &Visitor, key: &str) -> (String, String) {
+    let (_, page) = visitor.page("/admin/fields").await;
+    let row = &page[page
+        .find(&format!("id=\"design-{key}\""))
+        .expect("the field's row")..];
+    let id = row.split("action=\"/admin/fields/").nth(1).unwrap();
+    let id = id.split(['"', '/']).next().unwrap().to_owned();
+    let version = row.split("name=\"version\" value=\"").nth(1).unwrap();
+    (id, version.split('"').next().unwrap().to_owned())
+}
+
+/// Where `key` comes on the card page (its field's offset).
+fn place(page: &str, key: &str) -> usize {
+    page.find(&format!("id=\"field-{key}\""))
+        .unwrap_or_else(|| panic!("no field {key}"))
+}
+
+storage_test!(an_admin_designs_the_fields_and_members_see_them);
+async fn an_admin_designs_the_fields_and_members_see_them(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let mia = Visitor::signed_in(&app, "mia", "acme", "member").await;
+    let (status, page) = ada.page("/admin/fields").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("value=\"job_title\""),
+        "the catalogue is offered"
+    );
+
+    // From the catalogue, and by hand.
+    let response = design(
+        &ada,
+        "/admin/fields/templates",
+        &[("template", "job_title")],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let form = [("key", "team"), ("kind", "SHORT_TEXT"), ("label", "Squad")];
+    assert_eq!(
+        design(&ada, "/admin/fields", &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, card) = mia.page("/").await;
+    assert!(
+        card.contains("id=\"field-job_title\"") && card.contains(">Squad<"),
+        "{card}"
+    );
+    assert!(place(&card, "job_title") < place(&card, "team"));
+
+    // Refused input says why, on the designer.
+    let form = [("key", "Bad Key"), ("kind", "SHORT_TEXT"), ("label", "")];
+    let response = design(&ada, "/admin/fields", &form).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("class=\"problem\""));
+
+    // Relabel in the visit's language, make it read-only for the owner; a stale version is refused.
+    let (team, version) = designed(&ada, "team").await;
+    let settings = [
+        ("label", "Team"),
+        ("owner", "READ"),
+        ("member", "READ"),
+        ("admin", "EDIT"),
+        ("version", version.as_str()),
+    ];
+    let path = format!("/admin/fields/{team}");
+    assert_eq!(
+        design(&ada, &path, &settings).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        design(&ada, &path, &settings).await.status(),
+        StatusCode::CONFLICT
+    );
+    let (_, card) = mia.page("/").await;
+    let field = &card[place(&card, "team")..];
+    assert!(
+        field.contains(">Team<") && field.contains("Read only"),
+        "{field}"
+    );
+
+    // Move up, before job_title.
+    let moved = design(
+        &ada,
+        &format!("/admin/fields/{team}/move"),
+        &[("direction", "up")],
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let (_, card) = mia.page("/").await;
+    assert!(place(&card, "team") < place(&card, "job_title"));
+
+    // Archive hides it, restore brings it back.
+    let (team, version) = designed(&ada, "team").await;
+    let path = format!("/admin/fields/{team}/archive");
+    let form = [("archived", "true"), ("version", version.as_str())];
+    assert_eq!(
+        design(&ada, &path, &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, card) = mia.page("/").await;
+    assert!(!card.contains("id=\"field-team\""));
+    let (_, version) = designed(&ada, "team").await;
+    let form = [("archived", "false"), ("version", version.as_str())];
+    assert_eq!(
+        design(&ada, &path, &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, card) = mia.page("/").await;
+    assert!(card.contains("id=\"field-team\""));
+
+    // Members may not design.
+    let (status, _) = mia.page("/admin/fields").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, page) = mia.page("/").await;
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("template".into(), "department".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = mia.form("/admin/fields/templates", &form).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
