@@ -643,10 +643,7 @@ async fn an_admin_designs_the_fields_and_members_see_them(app: TestApp) {
     let (status, _) = mia.page("/admin/fields").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, page) = mia.page("/").await;
-    let form = [
-        ("csrf", csrf_of(&page)),
-        ("template".into(), "department".into()),
-    ];
+    let form = [("csrf", csrf_of(&page)), ("template", "department".into())];
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let response = mia.form("/admin/fields/templates", &form).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
