@@ -175,18 +175,24 @@ pub async fn start(
             Error::NotFound("no identity provider is configured for the web UI".into()),
         );
     };
-    let Some(row) = visit.row.clone() else {
-        return Redirect::to("/signin").into_response();
-    };
     let started = async {
+        // A browser coming straight here gets its (signed-out) session now.
+        let (cookie, row) = match visit.row.clone() {
+            Some(row) => (None, row),
+            None => {
+                let (id, row) = store::create(&state.db, state.web.session_hours).await?;
+                (Some(session_cookie(&state.web, &id)), row)
+            }
+        };
         let (url, pending) = client
             .start(query.login_hint.as_deref(), visit.lang.code())
             .await?;
         store::set_pending(&state.db, row, &pending).await?;
-        Ok::<_, Error>(url)
+        Ok::<_, Error>((url, cookie))
     };
     match started.await {
-        Ok(url) => Redirect::to(&url).into_response(),
+        Ok((url, Some(cookie))) => with_cookie(Redirect::to(&url).into_response(), cookie),
+        Ok((url, None)) => Redirect::to(&url).into_response(),
         Err(error) => refused(&state, &visit, error),
     }
 }
