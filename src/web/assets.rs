@@ -1,5 +1,5 @@
 //! The UI's static files, compiled into the binary: htmx (vendored, pinned: see
-//! `assets/vendor/README.md`), the stylesheet and the live-page script. Their paths carry a
+//! `assets/vendor/README.md`), the stylesheet and the live-page and designer scripts. Their paths carry a
 //! version, so browsers may keep them for a year.
 
 use axum::http::header;
@@ -11,10 +11,13 @@ pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
 pub const CSS_PATH: &str = "/assets/app-1.css";
 /// Where the live-page script is served; bump the number when it changes.
 pub const LIVE_PATH: &str = "/assets/live-1.js";
+/// Where the designer's drag-and-drop script is served; bump the number when it changes.
+pub const DESIGNER_PATH: &str = "/assets/designer-1.js";
 
 const HTMX: &[u8] = include_bytes!("../../assets/vendor/htmx-2.0.11.min.js");
 const CSS: &[u8] = include_bytes!("../../assets/app.css");
 const LIVE: &[u8] = include_bytes!("../../assets/live.js");
+const DESIGNER: &[u8] = include_bytes!("../../assets/designer.js");
 
 /// A year, the longest cache browsers honour.
 const FOREVER: &str = "public, max-age=31536000, immutable";
@@ -29,6 +32,11 @@ pub async fn htmx() -> Response {
 /// `GET /assets/live-….js`.
 pub async fn live() -> Response {
     asset(JAVASCRIPT, LIVE)
+}
+
+/// `GET /assets/designer-….js`.
+pub async fn designer() -> Response {
+    asset(JAVASCRIPT, DESIGNER)
 }
 
 /// `GET /assets/app-….css`.

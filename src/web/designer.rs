@@ -1,8 +1,9 @@
 //! The schema designer (`/admin/fields`, admins): the tenant's fields in order with their label
 //! in the visit's language, required flag and access for owner, other members and admins;
 //! add by hand or from the template catalogue, move up and down (buttons, so the keyboard does
-//! it), archive and restore, and a preview of the admin's own card after each change. Every
-//! change goes through the same `fields::store` functions as GraphQL's field mutations.
+//! it, or drag and drop), archive and restore, and a preview of the admin's own card after
+//! each change. Every change goes through the same `fields::store` functions as GraphQL's
+//! field mutations.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -96,6 +97,7 @@ struct DesignerPage<'a> {
     kinds: Vec<KindChoice>,
     templates: Vec<TemplateChoice>,
     preview: Vec<FieldView>,
+    designer_js: &'static str,
 }
 
 /// `GET /admin/fields`.
@@ -183,6 +185,7 @@ async fn show(state: &AppState, visit: &Visit, problem: Option<Error>) -> Respon
         kinds: kinds(),
         templates,
         preview,
+        designer_js: super::assets::DESIGNER_PATH,
         t,
         chrome,
     };
@@ -352,6 +355,27 @@ async fn field_of(state: &AppState, admin: &Admin<'_>, id: &str) -> Result<Arc<F
         .ok()
         .and_then(|id| fields.by_id(id).cloned())
         .ok_or_else(|| Error::NotFound(format!("this tenant has no field {id}")))
+}
+
+/// `POST /admin/fields/order` (drag and drop): the unarchived fields' new order, as `id`s.
+pub async fn reorder(
+    State(state): State<Arc<AppState>>,
+    visit: Visit,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let outcome = async {
+        let admin = visit.session.admin()?;
+        let ids = form
+            .iter()
+            .filter(|(name, _)| name == "id")
+            .map(|(_, id)| {
+                Uuid::parse_str(id).map_err(|_| Error::bad_input(format!("{id} is not a field id")))
+            })
+            .collect::<Result<Vec<Uuid>>>()?;
+        store::reorder(&state.db, &state.fields, &admin, &ids).await
+    }
+    .await;
+    finish(&state, &visit, outcome).await
 }
 
 /// Where a field moves.

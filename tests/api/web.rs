@@ -620,6 +620,35 @@ async fn an_admin_designs_the_fields_and_members_see_them(app: TestApp) {
     let (_, card) = mia.page("/").await;
     assert!(place(&card, "team") < place(&card, "job_title"));
 
+    // Drag and drop sends the whole order: team back after job_title.
+    let (_, page) = ada.page("/admin/fields").await;
+    let ids: Vec<String> = page
+        .split("draggable=\"true\"")
+        .filter_map(|before| before.rsplit("data-id=\"").next())
+        .filter_map(|tail| tail.split('"').next().filter(|id| id.len() == 36))
+        .map(str::to_owned)
+        .collect();
+    let (job, _) = designed(&ada, "job_title").await;
+    let mut order: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id != job)
+        .collect();
+    let at = order.iter().position(|id| *id == team).unwrap();
+    order.insert(at, &job);
+    let mut form: Vec<(&str, &str)> = order.iter().map(|id| ("id", *id)).collect();
+    let response = design(&ada, "/admin/fields/order", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, card) = mia.page("/").await;
+    assert!(place(&card, "job_title") < place(&card, "team"));
+    form.pop();
+    let response = design(&ada, "/admin/fields/order", &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "an order must list every field"
+    );
+
     // Archive hides it, restore brings it back.
     let (team, version) = designed(&ada, "team").await;
     let path = format!("/admin/fields/{team}/archive");
