@@ -1,5 +1,6 @@
 //! The schema designer (`/admin/fields`, admins): the tenant's fields in order with their label
-//! in the visit's language, required flag and access for owner, other members and admins;
+//! in the visit's language, required flag, access for owner, other members and admins, and the
+//! validation their kind takes (a choice field's options among it);
 //! add by hand or from the template catalogue, move up and down (buttons, so the keyboard does
 //! it, or drag and drop), archive and restore, and a preview of the admin's own card after
 //! each change. Every change goes through the same `fields::store` functions as GraphQL's
@@ -25,7 +26,8 @@ use crate::error::{Error, Result};
 use crate::fields::labels::{self, Preferences};
 use crate::fields::store::{self, FieldChanges};
 use crate::fields::{
-    Access, AccessLevels, FieldDefinition, FieldKey, FieldKind, FieldSpec, templates,
+    Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, FieldSpec, Rules,
+    templates,
 };
 use crate::profiles;
 
@@ -66,10 +68,121 @@ pub struct Row {
     pub admin: Vec<AccessChoice>,
     /// The definition's version, sent back with changes.
     pub version: i32,
+    /// Which validation inputs its kind takes.
+    pub rules: RuleInputs,
     /// Whether it can move up / down (archived fields have no place).
     pub up: bool,
     /// See `up`.
     pub down: bool,
+}
+
+/// A field's validation as the designer's inputs show it: which apply to its kind, and their
+/// current values as text.
+pub struct RuleInputs {
+    /// Texts: fewest and most characters, pattern.
+    pub text: bool,
+    /// Numbers: smallest and largest value.
+    pub numeric: bool,
+    /// Choices: the options.
+    pub choice: bool,
+    /// Images and files: largest size and accepted types.
+    pub file: bool,
+    /// Current values.
+    pub min_length: String,
+    /// See `min_length`.
+    pub max_length: String,
+    /// See `min_length`.
+    pub pattern: String,
+    /// See `min_length`.
+    pub min: String,
+    /// See `min_length`.
+    pub max: String,
+    /// See `min_length`.
+    pub max_bytes: String,
+    /// Comma-separated.
+    pub content_types: String,
+    /// One option per line, `value = label` in the page's language.
+    pub options: String,
+}
+
+impl RuleInputs {
+    fn of(field: &FieldDefinition, prefs: &Preferences, default_locale: &str) -> RuleInputs {
+        let kind = field.kind;
+        let rules = &field.rules;
+        let text = |v: Option<String>| v.unwrap_or_default();
+        RuleInputs {
+            text: matches!(
+                kind,
+                FieldKind::ShortText
+                    | FieldKind::LongText
+                    | FieldKind::Email
+                    | FieldKind::Url
+                    | FieldKind::Phone
+            ),
+            numeric: matches!(kind, FieldKind::Number | FieldKind::Integer),
+            choice: kind.has_options(),
+            file: kind.is_file(),
+            min_length: text(rules.min_length.map(|v| v.to_string())),
+            max_length: text(rules.max_length.map(|v| v.to_string())),
+            pattern: text(rules.pattern.clone()),
+            min: text(rules.min.map(|v| v.to_string())),
+            max: text(rules.max.map(|v| v.to_string())),
+            max_bytes: text(rules.max_bytes.map(|v| v.to_string())),
+            content_types: rules.allowed_content_types.join(", "),
+            options: options_text(&field.options, prefs, default_locale),
+        }
+    }
+}
+
+/// Options as lines of `value = label` (the label in the page's language).
+fn options_text(options: &[ChoiceOption], prefs: &Preferences, default_locale: &str) -> String {
+    options
+        .iter()
+        .map(
+            |option| match labels::pick(&option.labels, prefs, default_locale) {
+                Some(label) => format!("{} = {}", option.value, label.text),
+                None => option.value.clone(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads `value = label` lines into options; a label is set in `locale`, other languages'
+/// labels of the same value are kept.
+fn parse_options(text: &str, locale: &str, existing: &[ChoiceOption]) -> Vec<ChoiceOption> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (value, label) = match line.split_once('=') {
+                Some((value, label)) => (value.trim(), label.trim()),
+                None => (line.trim(), ""),
+            };
+            let mut labels = existing
+                .iter()
+                .find(|o| o.value == value)
+                .map(|o| o.labels.clone())
+                .unwrap_or_default();
+            if !label.is_empty() {
+                labels.insert(locale.to_owned(), label.to_owned());
+            }
+            ChoiceOption {
+                value: value.to_owned(),
+                labels,
+            }
+        })
+        .collect()
+}
+
+/// A typed-in number of a rule, or a message naming the input.
+fn number<T: std::str::FromStr>(text: &str, name: &str) -> Result<Option<T>> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::bad_input(format!("{name}: {text:?} is not a number"))),
+    }
 }
 
 /// A template not in the tenant yet.
@@ -153,6 +266,7 @@ async fn show(state: &AppState, visit: &Visit, problem: Option<Error>) -> Respon
                 member: choices(t, &[Access::Hidden, Access::Read], field.access.member),
                 admin: choices(t, &[Access::Read, Access::Edit], field.access.admin),
                 version: field.version,
+                rules: RuleInputs::of(field, &prefs, &default_locale),
                 up: at.is_some_and(|at| at > 0),
                 down: at.is_some_and(|at| at + 1 < active.len()),
             }
@@ -248,6 +362,8 @@ pub struct NewField {
     key: String,
     kind: FieldKind,
     label: String,
+    #[serde(default)]
+    options: String,
 }
 
 /// `POST /admin/fields`: adds a field at the end, labelled in the visit's language.
@@ -261,14 +377,14 @@ pub async fn create(
         let admin = visit.session.admin()?;
         let mut labels = BTreeMap::new();
         if !form.label.trim().is_empty() {
-            labels.insert(locale, form.label.trim().to_owned());
+            labels.insert(locale.clone(), form.label.trim().to_owned());
         }
         let spec = FieldSpec {
             key: FieldKey::parse(form.key.trim())?,
             kind: form.kind,
             labels,
             help: BTreeMap::new(),
-            options: Vec::new(),
+            options: parse_options(&form.options, &locale, &[]),
             rules: Default::default(),
             required: false,
             access: AccessLevels::or_defaults(None, None, None),
@@ -373,6 +489,73 @@ pub async fn reorder(
             })
             .collect::<Result<Vec<Uuid>>>()?;
         store::reorder(&state.db, &state.fields, &admin, &ids).await
+    }
+    .await;
+    finish(&state, &visit, outcome).await
+}
+
+/// A field's validation form; inputs that do not apply to its kind are not sent.
+#[derive(Deserialize)]
+pub struct RulesForm {
+    #[serde(default)]
+    min_length: String,
+    #[serde(default)]
+    max_length: String,
+    #[serde(default)]
+    pattern: String,
+    #[serde(default)]
+    min: String,
+    #[serde(default)]
+    max: String,
+    #[serde(default)]
+    max_bytes: String,
+    #[serde(default)]
+    content_types: String,
+    options: Option<String>,
+    version: i32,
+}
+
+/// `POST /admin/fields/{id}/rules`: sets the kind's validation (and a choice field's options);
+/// the domain checks that the rules fit the kind.
+pub async fn set_rules(
+    State(state): State<Arc<AppState>>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<RulesForm>,
+) -> Response {
+    let locale = visit.lang.code().to_owned();
+    let t = state.web.catalogue.texts(visit.lang);
+    let outcome = async {
+        let admin = visit.session.admin()?;
+        let field = field_of(&state, &admin, &id).await?;
+        let pattern = Some(form.pattern.trim()).filter(|p| !p.is_empty());
+        let rules = Rules {
+            min_length: number(&form.min_length, &t.min_length)?,
+            max_length: number(&form.max_length, &t.max_length)?,
+            pattern: pattern.map(str::to_owned),
+            min: number(&form.min, &t.min_value)?,
+            max: number(&form.max, &t.max_value)?,
+            max_bytes: number(&form.max_bytes, &t.max_bytes)?,
+            allowed_content_types: form
+                .content_types
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            compiled: None,
+        };
+        let changes = FieldChanges {
+            rules: Some(rules),
+            options: form
+                .options
+                .as_deref()
+                .map(|text| parse_options(text, &locale, &field.options)),
+            expected_version: Some(form.version),
+            ..FieldChanges::default()
+        };
+        store::update(&state.db, &state.fields, &admin, field.id, changes).await?;
+        Ok(())
     }
     .await;
     finish(&state, &visit, outcome).await

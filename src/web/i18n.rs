@@ -189,6 +189,15 @@ pub struct Texts {
     pub save: String,
     pub preview: String,
     pub builtin: String,
+    pub validation: String,
+    pub min_length: String,
+    pub max_length: String,
+    pub pattern: String,
+    pub min_value: String,
+    pub max_value: String,
+    pub max_bytes: String,
+    pub content_types: String,
+    pub options: String,
 }
 
 /// The catalogues of every shipped language, parsed once at start-up.

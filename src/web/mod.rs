@@ -75,6 +75,7 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/admin/fields/{id}", post(designer::update))
         .route("/admin/fields/{id}/move", post(designer::move_field))
         .route("/admin/fields/{id}/archive", post(designer::archive))
+        .route("/admin/fields/{id}/rules", post(designer::set_rules))
         .route("/admin/people/{user}/fields/{key}", post(card::save_member))
         .merge(
             Router::new()

@@ -677,3 +677,74 @@ async fn an_admin_designs_the_fields_and_members_see_them(app: TestApp) {
     let response = mia.form("/admin/fields/templates", &form).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+storage_test!(the_designer_sets_options_and_validation);
+async fn the_designer_sets_options_and_validation(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let form = [
+        ("key", "size"),
+        ("kind", "SINGLE_CHOICE"),
+        ("label", "Size"),
+        ("options", "s = Small\nm = Medium\n"),
+    ];
+    assert_eq!(
+        design(&ada, "/admin/fields", &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let form = [("key", "code"), ("kind", "SHORT_TEXT"), ("label", "Code")];
+    assert_eq!(
+        design(&ada, "/admin/fields", &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, card) = ada.page("/").await;
+    let size = &card[place(&card, "size")..];
+    assert!(
+        size.contains("<option value=\"m\">Medium</option>"),
+        "{size}"
+    );
+
+    let (code, version) = designed(&ada, "code").await;
+    let path = format!("/admin/fields/{code}/rules");
+    let form = [("max_length", "three"), ("version", version.as_str())];
+    let refused = design(&ada, &path, &form).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("is not a number"));
+    let form = [("min", "1"), ("version", version.as_str())];
+    let refused = design(&ada, &path, &form).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "min applies to numbers only"
+    );
+    let form = [("max_length", "3"), ("version", version.as_str())];
+    assert_eq!(
+        design(&ada, &path, &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let saved = ada.save("/", "code", "abcd").await;
+    assert!(saved.contains("notice refused"), "{saved}");
+    let saved = ada.save("/", "code", "abc").await;
+    assert!(saved.contains("notice saved"), "{saved}");
+
+    // Options relabelled in another language keep the English labels.
+    let (size, version) = designed(&ada, "size").await;
+    let (_, page) = ada.page("/").await;
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("lang", "de".into()),
+        ("back", "/".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ada.form("/language", &form).await;
+    let form = [("options", "s = Klein\nm\n"), ("version", version.as_str())];
+    let path = format!("/admin/fields/{size}/rules");
+    assert_eq!(
+        design(&ada, &path, &form).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, card) = ada.page("/").await;
+    assert!(
+        card.contains(">Klein</option>") && card.contains(">Medium</option>"),
+        "{card}"
+    );
+}
