@@ -25,6 +25,7 @@ use crate::core::Admin;
 use crate::error::{Error, Result};
 use crate::fields::labels::{self, Preferences};
 use crate::fields::store::{self, FieldChanges};
+use crate::fields::validation;
 use crate::fields::{
     Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, FieldSpec, Rules,
     templates,
@@ -111,15 +112,8 @@ impl RuleInputs {
         let rules = &field.rules;
         let text = |v: Option<String>| v.unwrap_or_default();
         RuleInputs {
-            text: matches!(
-                kind,
-                FieldKind::ShortText
-                    | FieldKind::LongText
-                    | FieldKind::Email
-                    | FieldKind::Url
-                    | FieldKind::Phone
-            ),
-            numeric: matches!(kind, FieldKind::Number | FieldKind::Integer),
+            text: validation::takes_text_rules(kind),
+            numeric: validation::takes_range(kind),
             choice: kind.has_options(),
             file: kind.is_file(),
             min_length: text(rules.min_length.map(|v| v.to_string())),
