@@ -60,11 +60,20 @@ impl Web {
     }
 }
 
+/// The UI's routes: those that start a session, open to anyone (the HTTP layer puts them
+/// under the anonymous rate limit, since each can create a session row), and the rest.
+pub struct Routes {
+    /// Sign-in pages, the development sign-in and the provider's callback.
+    pub signing_in: Router<Arc<AppState>>,
+    /// Every other page, form and asset.
+    pub pages: Router<Arc<AppState>>,
+}
+
 /// The UI's routes. State-changing ones pass the CSRF guard first.
-pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+pub fn routes(state: Arc<AppState>) -> Routes {
     let upload_limit = state.files.upload_bytes + 64 * 1024;
+    let guard = || axum::middleware::from_fn_with_state(state.clone(), visit::csrf_guard);
     let changes = Router::new()
-        .route("/signin/dev", post(signin::dev))
         .route("/signout", post(signin::sign_out))
         .route("/tenant", post(signin::switch_tenant))
         .route("/language", post(signin::switch_language))
@@ -86,15 +95,18 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
                 )
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state,
-            visit::csrf_guard,
-        ));
-    Router::new()
-        .route("/", get(card::own))
+        .route_layer(guard());
+    let signing_in = Router::new()
         .route("/signin", get(signin::page))
         .route("/signin/oidc", get(signin::start))
         .route("/auth/callback", get(signin::callback))
+        .merge(
+            Router::new()
+                .route("/signin/dev", post(signin::dev))
+                .route_layer(guard()),
+        );
+    let pages = Router::new()
+        .route("/", get(card::own))
         .route("/admin/people", get(people::grid))
         .route("/admin/fields", get(designer::page))
         .route("/admin/people/{user}", get(card::member))
@@ -105,7 +117,8 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(assets::DESIGNER_PATH, get(assets::designer))
         .route(assets::HTMX_PATH, get(assets::htmx))
         .route(assets::CSS_PATH, get(assets::css))
-        .merge(changes)
+        .merge(changes);
+    Routes { signing_in, pages }
 }
 
 /// A tenant in the switcher.

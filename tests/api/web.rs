@@ -748,3 +748,25 @@ async fn the_designer_sets_options_and_validation(app: TestApp) {
         "{card}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_pages_spend_the_anonymous_rate_limit() {
+    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, |config| {
+        config.rate_limits.anonymous_per_minute = 3;
+    })
+    .await;
+    let visitor = Visitor::new(&app);
+    for _ in 0..3 {
+        assert_eq!(visitor.page("/signin").await.0, StatusCode::OK);
+    }
+    let (status, _) = visitor.page("/signin").await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "no endless session rows"
+    );
+    assert_eq!(
+        visitor.get("/assets/app-1.css").await.status(),
+        StatusCode::OK
+    );
+}
