@@ -259,7 +259,23 @@ fn tile(state: &AppState, t: &Texts, labels: &Labels<'_>, card: &Card) -> Tile {
         .filter_map(|v| {
             let text = match v.value.as_ref()? {
                 FieldValue::Text(text) if v.field.kind != FieldKind::LongText => text.clone(),
-                FieldValue::Choice(choice) => choice.clone(),
+                FieldValue::Choice(choice) => v
+                    .field
+                    .options
+                    .iter()
+                    .find(|option| &option.value == choice)
+                    .map_or_else(
+                        || choice.clone(),
+                        |option| {
+                            labels::label(
+                                &option.labels,
+                                &option.value,
+                                &labels.preferences,
+                                labels.default_locale,
+                            )
+                            .text
+                        },
+                    ),
                 _ => return None,
             };
             let label = labels::label(

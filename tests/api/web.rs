@@ -702,6 +702,10 @@ async fn the_designer_sets_options_and_validation(app: TestApp) {
         size.contains("<option value=\"m\">Medium</option>"),
         "{size}"
     );
+    ada.save("/", "size", "m").await;
+    let (_, grid) = ada.page("/admin/people").await;
+    let fact = "<dt>Size</dt><dd><bdi>Medium</bdi></dd>";
+    assert!(grid.contains(fact), "tiles show option labels: {grid}");
 
     let (code, version) = designed(&ada, "code").await;
     let path = format!("/admin/fields/{code}/rules");
