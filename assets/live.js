@@ -24,6 +24,8 @@
   };
 
   const source = new EventSource(root.dataset.live);
+  // Said on the page, so that a test (or a curious reader) can tell the stream is listening.
+  source.addEventListener('open', () => { root.dataset.liveState = 'open'; });
   source.addEventListener('changed', (event) => {
     const version = document.getElementById('card-version');
     // A card's own save already shows its version: nothing to fetch.

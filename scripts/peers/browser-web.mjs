@@ -3,15 +3,16 @@
 // edits a field in place and reloads, uploads an avatar, searches the card grid, switches to
 // Arabic, adds a field in the schema designer; runs axe-core on every page and saves
 // screenshots. Prints the outcome as JSON.
-// Also checks that the open grid updates live when a member renames themself elsewhere.
-//   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir> <member's bearer token>
+// Also checks that the open card and grid update live when they change elsewhere.
+//   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir>
+//     <member's bearer token> <the signed-in account's bearer token>
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
-const [base, loginHint, avatarPath, search, shots, memberToken] = process.argv.slice(2);
+const [base, loginHint, avatarPath, search, shots, memberToken, ownToken] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 
 const browser = await chromium.launch({
@@ -61,12 +62,26 @@ try {
     return img.naturalWidth;
   });
   await page.reload();
+
+  // Live: the same account changes its nickname through the API; the open card shows it.
+  await page.waitForSelector('[data-live-state="open"]');
+  await page.evaluate(() => document.activeElement?.blur());
+  const nickname = 'mutation { updateMyProfile(input: { values: [{ key: "nickname", value: "Duchess" }] }) { version } }';
+  await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ownToken}` },
+    body: JSON.stringify({ query: nickname }),
+  });
+  await page.waitForFunction(() => document.querySelector('#in-nickname')?.value === 'Duchess',
+    null, { timeout: 10000 });
+  outcome.liveNickname = await page.inputValue('#in-nickname');
   outcome.axe.card = await axe(page);
   await page.screenshot({ path: `${shots}/card-ltr.png`, fullPage: true });
 
   // The grid: search as you type.
   await page.goto(`${base}/admin/people`);
   const before = await page.locator('.tile').count();
+  await page.waitForSelector('[data-live-state="open"]');
   await page.fill('input[name="q"]', search);
   await page.waitForFunction((n) => document.querySelectorAll('.tile').length !== n, before);
   outcome.tilesBefore = before;

@@ -207,6 +207,7 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
         .arg("wong")
         .arg(SCREENSHOTS)
         .arg(&bob)
+        .arg(&olga)
         .output()
         .await
         .expect("node runs the headless browser");
@@ -226,6 +227,10 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
     );
     assert_eq!(outcome["notice"], "Saved");
     assert_eq!(outcome["reloadedNickname"], "Countess");
+    assert_eq!(
+        outcome["liveNickname"], "Duchess",
+        "the open card updated live"
+    );
     assert!(outcome["thumbnailWidth"].as_i64().unwrap() > 0, "{outcome}");
     assert_eq!(outcome["tilesBefore"], 2);
     assert_eq!(outcome["tiles"], json!(["Bob Wong"]));
