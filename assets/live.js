@@ -25,7 +25,13 @@
 
   const source = new EventSource(root.dataset.live);
   // Said on the page, so that a test (or a curious reader) can tell the stream is listening.
-  source.addEventListener('open', () => { root.dataset.liveState = 'open'; });
+  // A reconnection may have missed changes: the page fetches itself again then.
+  let opened = false;
+  source.addEventListener('open', () => {
+    if (opened) refresh();
+    opened = true;
+    root.dataset.liveState = 'open';
+  });
   source.addEventListener('changed', (event) => {
     const version = document.getElementById('card-version');
     // A card's own save already shows its version: nothing to fetch.

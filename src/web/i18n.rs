@@ -167,6 +167,7 @@ pub struct Texts {
     pub choose: String,
     pub card_of: String,
     pub apply: String,
+    pub sign_in_unavailable: String,
     pub fields_title: String,
     pub add_field: String,
     pub key: String,

@@ -774,3 +774,15 @@ async fn sign_in_pages_spend_the_anonymous_rate_limit() {
         StatusCode::OK
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_without_a_sign_in_method_says_so() {
+    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, |config| {
+        config.dev_mode = false;
+    })
+    .await;
+    let (status, page) = Visitor::new(&app).page("/signin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No sign-in is configured"), "{page}");
+    assert!(!page.contains("/signin/dev") && !page.contains("provider-sign-in"));
+}
