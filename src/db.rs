@@ -83,6 +83,7 @@ async fn connect_search_tables(
     for statement in [
         "SELECT count(*) FROM field_values_search WHERE rowid = 0",
         "SELECT count(*) FROM users_search WHERE rowid = 0",
+        "SELECT count(*) FROM memberships_search WHERE rowid = 0",
     ] {
         let _ = connection.execute(statement).await;
     }

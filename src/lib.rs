@@ -91,6 +91,10 @@ impl AppState {
             Arc::downgrade(&fields),
             Arc::downgrade(&files),
         ));
+        tokio::spawn(profiles::search_rebuild::keep_documents_fresh(
+            db.clone(),
+            events.subscribe(),
+        ));
         let cards = Arc::new(profiles::cache::CardCache::new(
             metrics.cache(metrics::CacheName::cards),
         ));
@@ -144,6 +148,18 @@ impl AppState {
 }
 
 /// Applies every instance's changes to this instance's caches, until the instance is gone.
+impl AppState {
+    /// The stores the domain's card functions take.
+    pub fn stores(&self) -> profiles::Stores<'_> {
+        profiles::Stores {
+            db: &self.db,
+            registry: &self.fields,
+            files: &self.files,
+            events: &self.events,
+        }
+    }
+}
+
 async fn keep_caches_fresh(
     mut changes: tokio::sync::broadcast::Receiver<Arc<events::Change>>,
     fields: std::sync::Weak<fields::store::FieldRegistry>,

@@ -63,7 +63,16 @@ struct SeedArgs {
     /// Members per transaction.
     #[arg(long, default_value_t = 1_000)]
     batch: u64,
+    /// How many members get a photo (default: one in 500, at most 2 000).
+    #[arg(long)]
+    avatars: Option<u64>,
 }
+
+/// By default one seeded member in this many gets a photo.
+const AVATAR_SHARE: u64 = 500;
+
+/// The most photos seeded by default.
+const MAX_AVATARS: u64 = 2_000;
 
 #[derive(clap::Args)]
 struct DevTokenArgs {
@@ -133,12 +142,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", key.issue(&dev_token_request(args))?);
             Ok(())
         }
-        Command::Seed(args) => seed(&config()?.database_url, args).await,
+        Command::Seed(args) => seed(config()?, args).await,
     }
 }
 
-async fn seed(database_url: &str, args: SeedArgs) -> anyhow::Result<()> {
-    let db = userprofile::prepare_database(database_url).await?;
+async fn seed(config: Config, args: SeedArgs) -> anyhow::Result<()> {
+    let failed = |error| anyhow::anyhow!("seeding failed: {error:?}");
+    let state = userprofile::AppState::new(config).await?;
     let plan = userprofile::seed::Plan {
         tenant: args.tenant,
         members: args.members,
@@ -148,9 +158,9 @@ async fn seed(database_url: &str, args: SeedArgs) -> anyhow::Result<()> {
     };
     let started = std::time::Instant::now();
     let mut progress = userprofile::seed::Progress::on_stderr(plan.members);
-    let seeded = userprofile::seed::run(&db, &plan, |done| progress.show(done))
+    let seeded = userprofile::seed::run(&state.db, &plan, |done| progress.show(done))
         .await
-        .map_err(|error| anyhow::anyhow!("seeding failed: {error:?}"))?;
+        .map_err(failed)?;
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
@@ -160,6 +170,22 @@ async fn seed(database_url: &str, args: SeedArgs) -> anyhow::Result<()> {
         plan.tenant,
         seeded.members as f64 / seconds.max(0.001)
     );
+    let avatars = args
+        .avatars
+        .unwrap_or_else(|| plan.members.div_ceil(AVATAR_SHARE).min(MAX_AVATARS));
+    let scope = userprofile::seed::tenant_scope(&state.db, &plan.tenant)
+        .await
+        .map_err(failed)?;
+    let admin = scope.admin().map_err(failed)?;
+    let mut progress = userprofile::seed::Progress::on_stderr(avatars);
+    let uploaded =
+        userprofile::seed::avatars::add(state.stores(), &admin, &plan, avatars, |done| {
+            progress.show(done)
+        })
+        .await
+        .map_err(failed)?;
+    progress.finish();
+    eprintln!("uploaded {uploaded} avatars");
     Ok(())
 }
 

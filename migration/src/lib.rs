@@ -11,7 +11,8 @@ mod m20261125_091000_search;
 mod m20261206_000100_sort_name;
 mod m20261206_000200_backfills;
 mod m20261206_000300_sqlite_search;
-mod m20261206_000400_web_sessions;
+mod m20261206_000400_card_search;
+mod m20261206_000500_web_sessions;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -29,7 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000100_sort_name::Migration),
             Box::new(m20261206_000200_backfills::Migration),
             Box::new(m20261206_000300_sqlite_search::Migration),
-            Box::new(m20261206_000400_web_sessions::Migration),
+            Box::new(m20261206_000400_card_search::Migration),
+            Box::new(m20261206_000500_web_sessions::Migration),
         ]
     }
 }

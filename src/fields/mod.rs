@@ -125,3 +125,18 @@ impl FieldDefinition {
 fn from_json<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
     serde_json::from_value(value).map_err(|e| Error::internal(anyhow::anyhow!(e)))
 }
+
+/// Whether values of `kind` have a search text.
+pub fn is_text_like(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::ShortText
+            | FieldKind::LongText
+            | FieldKind::Email
+            | FieldKind::Phone
+            | FieldKind::Url
+            | FieldKind::Country
+            | FieldKind::SingleChoice
+            | FieldKind::MultiChoice
+    )
+}

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use entity::{field_definition, field_value};
+use entity::{field_definition, field_value, tenant};
 use moka::future::Cache;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -115,7 +115,7 @@ impl FieldRegistry {
         if let Some(hit) = cached {
             return Ok(hit);
         }
-        let fields = Arc::new(load(db, tenant_id).await?);
+        let fields = Arc::new(fresh(db, tenant_id).await?);
         self.cache.insert(tenant_id, fields.clone()).await;
         Ok(fields)
     }
@@ -145,7 +145,24 @@ impl FieldRegistry {
     }
 }
 
-async fn load(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<TenantFields> {
+/// Bumps the tenant's search version, in the transaction of a change of its field rules: the
+/// directory stops trusting every search document built under the old rules at once, and
+/// matches those cards by their stored values until the documents are rebuilt (see
+/// `crate::users::search_documents`).
+async fn stale_search_documents(txn: &impl ConnectionTrait, tenant_id: Uuid) -> Result<()> {
+    let update = Query::update()
+        .table(tenant::Entity)
+        .value("search_version", Expr::col("search_version").add(1))
+        .and_where(tenant::Column::Id.eq(tenant_id))
+        .to_owned();
+    txn.execute_raw(txn.get_database_backend().build(&update))
+        .await?;
+    Ok(())
+}
+
+/// The definitions of `tenant_id` as stored now, past the cache: for what must match the
+/// rules of its own transaction.
+pub async fn fresh(db: &impl ConnectionTrait, tenant_id: Uuid) -> Result<TenantFields> {
     let rows = field_definition::Entity::find()
         .filter(field_definition::Column::TenantId.eq(tenant_id))
         .order_by_asc(field_definition::Column::Position)
@@ -201,7 +218,7 @@ pub async fn create(
     let scope = admin.scope();
     check_new(&new)?;
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant().id).await?;
+    let fields = fresh(&txn, scope.tenant().id).await?;
     if fields.by_key(new.key.as_str()).is_some() {
         return Err(Error::Conflict(format!(
             "a field with key {} exists in this tenant",
@@ -226,7 +243,7 @@ pub async fn add_templates(
 ) -> Result<TemplateReport> {
     let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant().id).await?;
+    let fields = fresh(&txn, scope.tenant().id).await?;
     let mut position = next_position(&fields);
     let mut report = TemplateReport::default();
     for key in keys {
@@ -460,6 +477,7 @@ pub async fn update(
     row.member_access = Set(member);
     row.admin_access = Set(admin);
     let after = row.update(&txn).await?;
+    stale_search_documents(&txn, scope.tenant().id).await?;
     let change = json!({"key": after.key, "before": definition_json(&before), "after": definition_json(&after)});
     audit::record(
         &txn,
@@ -486,7 +504,7 @@ pub async fn reorder(
 ) -> Result<()> {
     let scope = admin.scope();
     let txn = db.begin().await?;
-    let fields = load(&txn, scope.tenant().id).await?;
+    let fields = fresh(&txn, scope.tenant().id).await?;
     let active: Vec<Uuid> = fields
         .all
         .iter()
@@ -553,6 +571,7 @@ pub async fn set_archived(
     let mut row: field_definition::ActiveModel = before.clone().into();
     row.archived_at = Set(archived.then(Utc::now));
     let after = row.update(&txn).await?;
+    stale_search_documents(&txn, scope.tenant().id).await?;
     let action = if archived {
         Action::FieldArchive
     } else {
@@ -606,6 +625,7 @@ pub async fn purge(
         .await?
         .rows_affected;
     field_definition::Entity::delete_by_id(id).exec(txn).await?;
+    stale_search_documents(txn, scope.tenant().id).await?;
     let change = json!({"before": definition_json(&row), "valuesDeleted": values});
     audit::record(
         txn,

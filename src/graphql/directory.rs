@@ -166,8 +166,11 @@ impl ProfileFilter {
 /// Totals of a directory query.
 #[derive(SimpleObject)]
 pub struct ProfileTotals {
-    /// How many cards the query matches, over every page.
+    /// How many cards the query matches, over every page. A search or filter counts at most
+    /// 1 000 matches: when more match, this is 1 000 and `totalCountExact` is false.
     total_count: u64,
+    /// Whether `totalCount` counts every match (false: more than 1 000 match).
+    total_count_exact: bool,
 }
 
 /// A page of the directory.
@@ -218,9 +221,16 @@ impl DirectoryQuery {
             keep = keep.add(matching.condition());
         }
         let page = directory::page(db, &reader, order, window, &keep).await?;
-        let total_count = match ctx.look_ahead().field("totalCount").exists() {
+        let look_ahead = ctx.look_ahead();
+        let counted = ["totalCount", "totalCountExact"]
+            .iter()
+            .any(|field| look_ahead.field(field).exists());
+        let total = match counted {
             true => directory::total(db, &reader, &keep).await?,
-            false => 0,
+            false => directory::Total {
+                count: 0,
+                exact: true,
+            },
         };
         let loaders = super::context_data::<Loaders>(ctx)?;
         let mut cards = loaders
@@ -231,7 +241,10 @@ impl DirectoryQuery {
         let mut connection = Connection::with_additional_fields(
             page.has_previous,
             page.has_next,
-            ProfileTotals { total_count },
+            ProfileTotals {
+                total_count: total.count,
+                total_count_exact: total.exact,
+            },
         );
         // A member removed between the page and the card reads is left out.
         connection.edges = page

@@ -14,12 +14,12 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::search::{is_text_like, searchable};
+use super::search::searchable;
 use crate::error::Result;
-use crate::fields::FieldValue;
 use crate::fields::store::FieldRegistry;
+use crate::fields::{FieldValue, is_text_like};
 use crate::users::folded_identity_of;
-use crate::users::names;
+use crate::users::{names, search_documents};
 
 /// The name under which a run is recorded; a new version of the rule takes a new name.
 const NAME: &str = "search-and-sort-names-v1";
@@ -57,6 +57,9 @@ pub async fn fill(db: &DatabaseConnection) -> Result<()> {
     let values = fill_values(db).await?;
     let users = fill_users(db).await?;
     let members = fill_sort_names(db).await?;
+    if values + users > 0 {
+        search_documents::mark_all_stale(db).await?;
+    }
     tracing::info!(values, users, members, "search and sort names backfilled");
     Ok(())
 }

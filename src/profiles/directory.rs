@@ -575,18 +575,53 @@ fn run_query(
     query.to_owned()
 }
 
-/// How many cards of the reader's tenant meet `keep` (search and filters).
+/// The most matches of a search or filter that are counted: counting every match of a common
+/// text among a million cards would cost more than the page itself, and a grid shows "1 000+".
+pub const COUNT_LIMIT: u64 = 1_000;
+
+/// How many cards a directory query matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Total {
+    /// The count: of every match, or [`COUNT_LIMIT`] when more match a search or filter.
+    pub count: u64,
+    /// Whether `count` is every match (else more match than the limit).
+    pub exact: bool,
+}
+
+/// How many cards of the reader's tenant meet `keep` (search and filters): all of them when
+/// nothing is kept out, else up to [`COUNT_LIMIT`].
 pub async fn total(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
     keep: &Condition,
-) -> Result<u64> {
-    let mut query = membership::Entity::find()
+) -> Result<Total> {
+    let cards = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
-    query = query.filter(keep.clone());
-    Ok(query.count(db).await?)
+    if keep.is_empty() {
+        let count = cards.count(db).await?;
+        return Ok(Total { count, exact: true });
+    }
+    let matches = cards
+        .filter(keep.clone())
+        .select_only()
+        .column(membership::Column::UserId)
+        .limit(COUNT_LIMIT + 1)
+        .into_query();
+    let query = Query::select()
+        .expr_as(Expr::cust("count(*)"), "n")
+        .from_subquery(matches, "matches")
+        .to_owned();
+    let backend = db.get_database_backend();
+    let count = match db.query_one_raw(backend.build(&query)).await? {
+        Some(row) => row.try_get::<i64>("", "n")?,
+        None => 0,
+    };
+    let count = u64::try_from(count).unwrap_or(0);
+    Ok(Total {
+        count: Ord::min(count, COUNT_LIMIT),
+        exact: count <= COUNT_LIMIT,
+    })
 }
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

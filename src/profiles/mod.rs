@@ -21,6 +21,7 @@ pub mod directory;
 pub mod filter;
 pub mod identity;
 pub mod search;
+pub mod search_rebuild;
 
 use crate::audit;
 use crate::core::{Actor, Admin, Member, Operator, TenantScope};
@@ -29,10 +30,12 @@ use crate::events::{Change, Events, FieldsChange};
 use crate::fields::builtin::provider_value;
 use crate::fields::store::{FieldRegistry, TenantFields};
 use crate::fields::validation::check_value;
-use crate::fields::{Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
+use crate::fields::{
+    Access, FieldDefinition, FieldKind, FieldValue, Viewer, field_access, is_text_like,
+};
 use crate::files::{self, FileStore, Upload};
 use crate::integrity::version::{stale, versioned_update};
-use crate::users::names;
+use crate::users::{names, search_documents};
 use cache::CardCache;
 
 /// What writing a card touches: the database, the definitions, the files, and the change feed
@@ -890,6 +893,9 @@ async fn write_values(
         .any(|c| c.field.builtin && names::NAME_KEYS.contains(&c.field.key.as_str()));
     if renamed {
         names::refresh(db, subject, Some(scope.tenant().id)).await?;
+    }
+    if checked.iter().any(|c| is_text_like(c.field.kind)) {
+        search_documents::refresh(db, subject, Some(scope.tenant().id)).await?;
     }
     Ok(())
 }

@@ -1,11 +1,14 @@
 //! Quick search: one box that matches, by substring (so also by prefix), ignoring case and
 //! accents, the text-like values of a card and what the identity provider said of its owner.
-//! Each stored value keeps its folded text (written with the value, in the same statement) and
-//! each user the folded identity, so which fields may match is decided at query time through
-//! the one access function: a field the viewer cannot read never makes a card match.
+//! A card is matched by its search document (`crate::users::search_documents`): one row per
+//! card, in parts by who may search them, so a page tests each card once. A card whose
+//! document predates the tenant's field rules is matched by its stored values instead: each
+//! keeps its folded text and each user the folded identity, and which fields may match is
+//! decided at query time through the one access function. Either way, a field the viewer
+//! cannot read never makes a card match.
 
 use entity::{field_value, membership, user};
-use sea_orm::sea_query::{Expr, JoinType, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, JoinType, LikeExpr, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, DbBackend, ExprTrait};
 use uuid::Uuid;
 
@@ -13,8 +16,9 @@ use crate::core::Member;
 use crate::core::fold::{fold, fold_all};
 use crate::error::{Error, Result};
 use crate::fields::store::TenantFields;
-use crate::fields::{FieldDefinition, FieldKind, FieldValue, Viewer, field_access};
+use crate::fields::{FieldDefinition, FieldValue, Viewer, field_access, is_text_like};
 use crate::users::IDENTITY_CLAIMS;
+use crate::users::search_documents::Audience;
 
 /// The longest search text accepted, in characters.
 pub const MAX_SEARCH: usize = 200;
@@ -52,7 +56,9 @@ pub struct Matching {
 
 impl Matching {
     /// The search for `text` by `viewer` in its tenant: `None` when `text` folds to nothing,
-    /// BAD_USER_INPUT when it is longer than [`MAX_SEARCH`].
+    /// BAD_USER_INPUT when it is longer than [`MAX_SEARCH`]. A card matches by its search
+    /// document when the document is of the tenant's current search version, else by its
+    /// stored values (the same rule, slower), so a change of field rules takes effect at once.
     pub fn new(
         viewer: &Member<'_>,
         fields: &TenantFields,
@@ -70,52 +76,102 @@ impl Matching {
         }
         let like = LikeExpr::new(format!("%{}%", escape_like(&folded))).escape('\\');
         let indexed = Indexed::new(backend, &folded);
-        let searched = searched_fields(viewer, fields);
-        let mut values = Query::select();
-        values
-            .column((field_value::Entity, field_value::Column::UserId))
-            .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
-            .and_where(field_value::Column::FieldId.is_in(searched))
-            .and_where(
-                Expr::col((field_value::Entity, field_value::Column::Folded)).like(like.clone()),
-            );
-        Indexed::source(&indexed, &mut values, "field_values");
-        let values = values.to_owned();
-        let mut condition = Condition::any().add(membership::Column::UserId.in_subquery(values));
-        if let Some(identity) = identity_fields(viewer, fields) {
-            let mut users = Query::select();
-            users
-                .column((user::Entity, user::Column::Id))
-                .and_where(Expr::col((user::Entity, user::Column::FoldedIdentity)).like(like));
-            Indexed::source(&indexed, &mut users, "users");
-            let users = users.to_owned();
-            // A card with an identity value saved on it (changed or cleared) is matched by its
-            // stored values only, so a provider value the card no longer shows never matches.
-            // Correlated, so each candidate is one primary-key probe rather than a scan of
-            // every identity value of the tenant.
-            let saved = Query::select()
-                .expr(Expr::val(1))
-                .from(field_value::Entity)
-                .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
-                .and_where(
-                    Expr::col((field_value::Entity, field_value::Column::UserId))
-                        .equals((membership::Entity, membership::Column::UserId)),
-                )
-                .and_where(field_value::Column::FieldId.is_in(identity))
-                .to_owned();
-            condition = condition.add(
-                Condition::all()
-                    .add(membership::Column::UserId.in_subquery(users))
-                    .add(Expr::exists(saved).not()),
-            );
-        }
-        Ok(Some(Matching { condition }))
+        let current = Query::select()
+            .column("search_version")
+            .from("tenants")
+            .and_where(Expr::col("id").eq(viewer.tenant().id))
+            .to_owned();
+        let version = || Expr::col((membership::Entity, "search_version"));
+        let fresh = Condition::all()
+            .add(version().eq(Expr::SubQuery(None, Box::new(current.clone().into()))))
+            .add(by_document(viewer, &like, &indexed));
+        let stale = Condition::all()
+            .add(version().lt(Expr::SubQuery(None, Box::new(current.into()))))
+            .add(by_values(viewer, fields, &like, &indexed));
+        Ok(Some(Matching {
+            condition: Condition::any().add(fresh).add(stale),
+        }))
     }
 
     /// The condition on `memberships` a matching card meets.
     pub fn condition(&self) -> Condition {
         self.condition.clone()
     }
+}
+
+/// Whether the card's search document, in the parts the viewer may search, holds the text.
+fn by_document(viewer: &Member<'_>, like: &LikeExpr, indexed: &Option<Indexed>) -> Condition {
+    let audiences = Audience::searched_by(viewer.standing());
+    let mut parts = Condition::any();
+    for audience in audiences {
+        parts = parts.add(Expr::col((membership::Entity, audience.column())).like(like.clone()));
+    }
+    let Some(indexed) = indexed else {
+        return parts;
+    };
+    // The FTS5 table finds the candidate rows; the LIKE above re-checks each.
+    let columns: Vec<&str> = audiences.iter().map(|a| a.column()).collect();
+    let candidates = Query::select()
+        .column(Alias::new("rowid"))
+        .from("memberships_search")
+        .and_where(Expr::cust_with_values(
+            "memberships_search MATCH ?",
+            [format!("{{{}}} : {}", columns.join(" "), indexed.phrase)],
+        ))
+        .to_owned();
+    Condition::all()
+        .add(Expr::col((membership::Entity, Alias::new("rowid"))).in_subquery(candidates))
+        .add(parts)
+}
+
+/// Whether a stored value the viewer may read, or the provider's identity when the viewer may
+/// read all of it and the card saved none of it, holds the text.
+fn by_values(
+    viewer: &Member<'_>,
+    fields: &TenantFields,
+    like: &LikeExpr,
+    indexed: &Option<Indexed>,
+) -> Condition {
+    let searched = searched_fields(viewer, fields);
+    let mut values = Query::select();
+    values
+        .column((field_value::Entity, field_value::Column::UserId))
+        .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+        .and_where(field_value::Column::FieldId.is_in(searched))
+        .and_where(
+            Expr::col((field_value::Entity, field_value::Column::Folded)).like(like.clone()),
+        );
+    Indexed::source(indexed, &mut values, "field_values");
+    let values = values.to_owned();
+    let mut condition = Condition::any().add(membership::Column::UserId.in_subquery(values));
+    if let Some(identity) = identity_fields(viewer, fields) {
+        let mut users = Query::select();
+        users
+            .column((user::Entity, user::Column::Id))
+            .and_where(Expr::col((user::Entity, user::Column::FoldedIdentity)).like(like.clone()));
+        Indexed::source(indexed, &mut users, "users");
+        let users = users.to_owned();
+        // A card with an identity value saved on it (changed or cleared) is matched by its
+        // stored values only, so a provider value the card no longer shows never matches.
+        // Correlated, so each candidate is one primary-key probe rather than a scan of
+        // every identity value of the tenant.
+        let saved = Query::select()
+            .expr(Expr::val(1))
+            .from(field_value::Entity)
+            .and_where(field_value::Column::TenantId.eq(viewer.tenant().id))
+            .and_where(
+                Expr::col((field_value::Entity, field_value::Column::UserId))
+                    .equals((membership::Entity, membership::Column::UserId)),
+            )
+            .and_where(field_value::Column::FieldId.is_in(identity))
+            .to_owned();
+        condition = condition.add(
+            Condition::all()
+                .add(membership::Column::UserId.in_subquery(users))
+                .add(Expr::exists(saved).not()),
+        );
+    }
+    condition
 }
 
 /// The SQLite FTS5 trigram search of a text of at least three characters (trigrams cannot
@@ -187,21 +243,6 @@ fn identity_fields(viewer: &Member<'_>, fields: &TenantFields) -> Option<Vec<Uui
                 .map(|f| f.id)
         })
         .collect()
-}
-
-/// Whether values of `kind` have a search text.
-pub fn is_text_like(kind: FieldKind) -> bool {
-    matches!(
-        kind,
-        FieldKind::ShortText
-            | FieldKind::LongText
-            | FieldKind::Email
-            | FieldKind::Phone
-            | FieldKind::Url
-            | FieldKind::Country
-            | FieldKind::SingleChoice
-            | FieldKind::MultiChoice
-    )
 }
 
 /// `text` with LIKE's wildcards and the escape character escaped.

@@ -4,7 +4,9 @@
 //! the same members (a second run into the same database adds none: the rows exist). Rows are
 //! written in multi-row inserts, a batch of members per transaction, with the folded search
 //! texts and sort names the normal write paths store, computed by their own functions.
-//! Avatars are not seeded.
+//! A few members then get a photo through the upload path ([`avatars`]).
+
+pub mod avatars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -13,8 +15,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{field_value, membership, user};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::sea_query::{Alias, Expr, IntoIden, OnConflict, Query, SimpleExpr};
+use sea_orm::{
+    ActiveEnum, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    TransactionTrait,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -27,6 +32,7 @@ use crate::fields::{AccessLevels, ChoiceOption, FieldDefinition, FieldKind, Fiel
 use crate::profiles::search;
 use crate::tenants::{self, NewTenant};
 use crate::users::names;
+use crate::users::search_documents::{self, Document, DocumentRules};
 
 /// What to seed.
 #[derive(Clone, Debug)]
@@ -74,6 +80,28 @@ const KINDS: [FieldKind; 12] = [
 /// Rows per multi-row insert of values: 7 columns each stay under SQLite's 32 766 parameters.
 const VALUE_ROWS: usize = 4_000;
 
+/// The seeded tenant (created when missing) as the seed's operator acts in it.
+pub async fn tenant_scope(db: &DatabaseConnection, slug: &str) -> Result<TenantScope> {
+    let tenant = match tenants::find(db, slug).await? {
+        Some(tenant) => tenant,
+        None => {
+            let operator = GlobalOperator::mint(Actor::Operator("seed".into()), true)?;
+            let new = NewTenant {
+                slug: slug.to_owned(),
+                name: slug.to_owned(),
+                default_locale: None,
+                owner: None,
+            };
+            tenants::create(db, &operator, new).await?
+        }
+    };
+    Ok(TenantScope::resolved(
+        tenant,
+        Standing::Operator,
+        Actor::Operator("seed".into()),
+    ))
+}
+
 /// Seeds `plan` into the database, calling `progress` with the members written so far after
 /// each batch.
 pub async fn run(
@@ -83,24 +111,8 @@ pub async fn run(
 ) -> Result<Seeded> {
     plan.check()?;
     let registry = FieldRegistry::default();
-    let tenant = match tenants::find(db, &plan.tenant).await? {
-        Some(tenant) => tenant,
-        None => {
-            let operator = GlobalOperator::mint(Actor::Operator("seed".into()), true)?;
-            let new = NewTenant {
-                slug: plan.tenant.clone(),
-                name: plan.tenant.clone(),
-                default_locale: None,
-                owner: None,
-            };
-            tenants::create(db, &operator, new).await?
-        }
-    };
-    let scope = TenantScope::resolved(
-        tenant.clone(),
-        Standing::Operator,
-        Actor::Operator("seed".into()),
-    );
+    let scope = tenant_scope(db, &plan.tenant).await?;
+    let tenant = scope.tenant().clone();
     let admin = scope.admin()?;
     let mut fields = Vec::new();
     for index in 0..plan.fields {
@@ -117,6 +129,10 @@ pub async fn run(
         fields.push(field);
     }
 
+    // The version first, then the rules: see `search_documents::version`.
+    let version = search_documents::version(db, tenant.id).await?;
+    let rules = DocumentRules::new(&crate::fields::store::fresh(db, tenant.id).await?);
+    let searchable = Searchable { rules, version };
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let mut seeded = Seeded::default();
     let start = DateTime::from_timestamp(1_704_067_200, 0).unwrap_or_default();
@@ -126,7 +142,7 @@ pub async fn run(
         let batch: Vec<Member> = (index..index + count)
             .map(|i| Member::new(&mut rng, plan.seed, i, start, &fields))
             .collect();
-        seeded.values += write(db, tenant.id, &batch).await?;
+        seeded.values += write(db, tenant.id, &searchable, &batch).await?;
         index += count;
         seeded.members = index;
         progress(index);
@@ -135,6 +151,11 @@ pub async fn run(
 }
 
 /// One synthetic member: the user, the card's values, and when they joined.
+/// The username (and subject) of the seeded member `index` of seed `seed`.
+fn username(seed: u64, index: u64) -> String {
+    format!("seed{seed}-{index}")
+}
+
 struct Member {
     user: user::Model,
     values: Vec<(Uuid, Value, Option<String>)>,
@@ -150,7 +171,7 @@ impl Member {
     ) -> Member {
         let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
         let (given, family, full) = person_name(rng);
-        let username = format!("seed{seed}-{index}");
+        let username = username(seed, index);
         let joined = start + Duration::seconds(index as i64 * 7);
         let user = user::Model {
             id,
@@ -188,8 +209,28 @@ impl Member {
     }
 }
 
+/// How seeded cards' search documents are built, as every write path builds them.
+struct Searchable {
+    rules: DocumentRules,
+    version: i32,
+}
+
+impl Searchable {
+    fn document(&self, member: &Member) -> Document {
+        self.rules.document(
+            member.values.iter().map(|(f, _, t)| (*f, t.as_deref())),
+            member.user.folded_identity.as_deref(),
+        )
+    }
+}
+
 /// Writes a batch of members in one transaction; returns how many values it wrote.
-async fn write(db: &DatabaseConnection, tenant: Uuid, batch: &[Member]) -> Result<u64> {
+async fn write(
+    db: &DatabaseConnection,
+    tenant: Uuid,
+    searchable: &Searchable,
+    batch: &[Member],
+) -> Result<u64> {
     let txn = db.begin().await?;
     let users = batch.iter().map(|m| {
         let u = &m.user;
@@ -212,24 +253,45 @@ async fn write(db: &DatabaseConnection, tenant: Uuid, batch: &[Member]) -> Resul
         .on_conflict(OnConflict::column(user::Column::Id).do_nothing().to_owned())
         .exec_without_returning(&txn)
         .await?;
-    let memberships = batch.iter().map(|m| membership::ActiveModel {
-        user_id: Set(m.user.id),
-        tenant_id: Set(tenant),
-        role: Set(membership::Role::Member),
-        source: Set(membership::Source::Service),
-        is_primary: Set(true),
-        card_version: Set(1),
-        created_at: Set(m.user.created_at),
-        updated_at: Set(m.user.updated_at),
-        sort_name: Set(names::sort_name(&m.user, &HashMap::new())),
-    });
-    membership::Entity::insert_many(memberships)
-        .on_conflict(
-            OnConflict::columns([membership::Column::UserId, membership::Column::TenantId])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
+    let mut memberships = Query::insert();
+    memberships.into_table(membership::Entity).columns([
+        membership::Column::UserId.into_iden(),
+        membership::Column::TenantId.into_iden(),
+        membership::Column::Role.into_iden(),
+        membership::Column::Source.into_iden(),
+        membership::Column::IsPrimary.into_iden(),
+        membership::Column::CardVersion.into_iden(),
+        membership::Column::CreatedAt.into_iden(),
+        membership::Column::UpdatedAt.into_iden(),
+        membership::Column::SortName.into_iden(),
+        Alias::new("search_member").into_iden(),
+        Alias::new("search_admin").into_iden(),
+        Alias::new("search_operator").into_iden(),
+        Alias::new("search_version").into_iden(),
+    ]);
+    for m in batch {
+        let document = searchable.document(m);
+        let mut row: Vec<SimpleExpr> = vec![
+            m.user.id.into(),
+            tenant.into(),
+            Expr::val(membership::Role::Member.to_value()),
+            Expr::val(membership::Source::Service.to_value()),
+            true.into(),
+            1.into(),
+            m.user.created_at.into(),
+            m.user.updated_at.into(),
+            names::sort_name(&m.user, &HashMap::new()).into(),
+        ];
+        row.extend(document.columns().map(|(_, text)| text.into()));
+        row.push(searchable.version.into());
+        memberships.values_panic(row);
+    }
+    memberships.on_conflict(
+        OnConflict::columns([membership::Column::UserId, membership::Column::TenantId])
+            .do_nothing()
+            .to_owned(),
+    );
+    txn.execute_raw(txn.get_database_backend().build(&memberships))
         .await?;
     let rows: Vec<field_value::ActiveModel> = batch
         .iter()

@@ -317,6 +317,7 @@ pub async fn insert_membership(
         .await?;
     if inserted > 0 {
         crate::users::names::refresh(db, user_id, Some(tenant_id)).await?;
+        crate::users::search_documents::refresh(db, user_id, Some(tenant_id)).await?;
     }
     Ok(inserted > 0)
 }

@@ -1,6 +1,7 @@
 //! Users: created or refreshed from token claims at sign-in, and loaded with memberships.
 
 pub mod names;
+pub mod search_documents;
 
 use chrono::Utc;
 use entity::user::ClaimedTenants;
@@ -8,6 +9,7 @@ use entity::{membership, tenant, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -93,13 +95,30 @@ pub async fn provision(db: &impl ConnectionTrait, token: &VerifiedToken) -> Resu
     // The update branch keeps the stored id, so only an insert leaves ours in place.
     let first_sign_in = user.id == id;
     if !first_sign_in {
-        // The provider's names show on cards that have none of their own.
+        // The provider's names show on cards that have none of their own, and find them.
         names::refresh(db, user.id, None).await?;
+        search_documents::refresh(db, user.id, None).await?;
     }
     Ok(Provisioned {
         user,
         first_sign_in,
     })
+}
+
+/// The tenants `user_id` is a member of: `only` if it is one of them, else all.
+async fn member_of(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<Uuid>> {
+    let mut tenants = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::TenantId)
+        .filter(membership::Column::UserId.eq(user_id));
+    if let Some(tenant) = only {
+        tenants = tenants.filter(membership::Column::TenantId.eq(tenant));
+    }
+    Ok(tenants.into_tuple().all(db).await?)
 }
 
 /// The claims whose provider values quick search matches (the directory matches them only for

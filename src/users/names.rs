@@ -57,14 +57,7 @@ pub async fn refresh(db: &impl ConnectionTrait, user_id: Uuid, tenant: Option<Uu
     let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
         return Ok(());
     };
-    let mut tenants = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::TenantId)
-        .filter(membership::Column::UserId.eq(user_id));
-    if let Some(tenant) = tenant {
-        tenants = tenants.filter(membership::Column::TenantId.eq(tenant));
-    }
-    let tenants: Vec<Uuid> = tenants.into_tuple().all(db).await?;
+    let tenants = super::member_of(db, user_id, tenant).await?;
     if tenants.is_empty() {
         return Ok(());
     }

@@ -128,6 +128,8 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     /// The database's URL, for a second instance on it.
     pub database_url: String,
+    /// The service's configuration, for a second instance on its database and files.
+    pub config: Config,
     dev_key: DevKey,
     data_dir: Arc<tempfile::TempDir>,
     bucket: Option<(String, String)>,
@@ -212,7 +214,7 @@ impl TestApp {
         configure(&mut config);
         let dev_key = DevKey::load_or_create(&config.data_dir).unwrap();
         let database_url = config.database_url.clone();
-        let state = AppState::new(config).await.unwrap();
+        let state = AppState::new(config.clone()).await.unwrap();
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -230,6 +232,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             database_url,
+            config,
             dev_key,
             data_dir: Arc::new(data_dir),
             bucket: None,
@@ -273,6 +276,7 @@ impl TestApp {
             client,
             db: self.db.clone(),
             database_url: self.database_url.clone(),
+            config: self.config.clone(),
             dev_key: self.dev_key.clone(),
             data_dir: self.data_dir.clone(),
             bucket: None,
