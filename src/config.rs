@@ -43,6 +43,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Limits of GraphQL subscriptions over WebSocket.
     pub live: LiveLimits,
+    /// The web UI: its sign-in client at the identity provider and its session cookie.
+    pub web: WebConfig,
     /// Counts the service's SQL statements when set (tests of statement counts; not
     /// configurable from a file).
     #[serde(skip)]
@@ -129,6 +131,39 @@ impl Default for LiveLimits {
             subscriptions_per_connection: 50,
             subscriptions_per_user: 200,
             idle_seconds: 120,
+        }
+    }
+}
+
+/// The web UI's sign-in at an OpenID provider (authorization code with PKCE) and its
+/// session. Without `issuer` the UI offers only the development sign-in (in dev mode).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// The issuer people sign in at; one of `oidc.issuers`, whose rules verify the tokens.
+    pub issuer: Option<String>,
+    /// The UI's client id at that issuer.
+    pub client_id: Option<String>,
+    /// The client secret, if the client is confidential (set it from the environment:
+    /// `USERPROFILE_WEB__CLIENT_SECRET`).
+    pub client_secret: Option<String>,
+    /// The callback registered at the provider: `https://<host>/auth/callback`.
+    pub redirect_uri: Option<String>,
+    /// The resource (audience) to ask access tokens for (RFC 8707), when the provider needs one.
+    pub resource: Option<String>,
+    /// Hours a web session lasts at most.
+    pub session_hours: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            redirect_uri: None,
+            resource: None,
+            session_hours: 12,
         }
     }
 }
@@ -327,6 +362,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             telemetry: TelemetryConfig::default(),
             live: LiveLimits::default(),
+            web: WebConfig::default(),
             statement_counter: None,
         }
     }

@@ -24,6 +24,7 @@ pub mod signin;
 pub mod telemetry;
 pub mod tenants;
 pub mod users;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// The change feed shared by every instance.
     pub events: Arc<events::Events>,
+    /// The web UI's texts, sign-in client and cookie settings.
+    pub web: web::Web,
 }
 
 impl AppState {
@@ -122,6 +125,7 @@ impl AppState {
         );
         let auth = auth::Authenticator::new(&config, metrics.clone())?;
         let signin = signin::SignIn::new(&config);
+        let web = web::Web::new(&config)?;
         let state = Arc::new(AppState {
             config,
             db,
@@ -135,6 +139,7 @@ impl AppState {
             metrics,
             limiter,
             events,
+            web,
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });

@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["audit", "users", "tenants", "fields", "files", "apps"],
     ),
     ("use cases", &["signin", "session", "profiles", "seed"]),
-    ("surfaces", &["graphql", "http"]),
+    ("surfaces", &["graphql", "http", "web"]),
 ];
 
 fn layer_of(module: &str) -> usize {

@@ -9,3 +9,4 @@ pub mod file;
 pub mod membership;
 pub mod tenant;
 pub mod user;
+pub mod web_session;

@@ -12,6 +12,7 @@ mod m20261206_000100_sort_name;
 mod m20261206_000200_backfills;
 mod m20261206_000300_sqlite_search;
 mod m20261206_000400_card_search;
+mod m20261206_000500_web_sessions;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000200_backfills::Migration),
             Box::new(m20261206_000300_sqlite_search::Migration),
             Box::new(m20261206_000400_card_search::Migration),
+            Box::new(m20261206_000500_web_sessions::Migration),
         ]
     }
 }

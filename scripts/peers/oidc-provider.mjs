@@ -167,6 +167,18 @@ function buildConfiguration() {
         redirect_uris: ['http://127.0.0.1/callback'],
       },
       {
+        // The web UI's confidential client. Native, so that any loopback port is accepted as
+        // the redirect URI's (RFC 8252 7.3): each test's service listens on a port of its own.
+        client_id: 'userprofile-web',
+        client_secret: 'web-secret',
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: ['http://127.0.0.1/auth/callback'],
+        post_logout_redirect_uris: ['http://127.0.0.1/signin'],
+      },
+      {
         client_id: 'userprofile-operator',
         client_secret: 'operator-secret',
         token_endpoint_auth_method: 'client_secret_basic',

@@ -74,18 +74,28 @@ fn compile(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("invalid pattern: {e}"))
 }
 
-/// Checks a definition's options and rules against its kind; returns every problem found.
-pub fn check_definition(kind: FieldKind, options: &[ChoiceOption], rules: &Rules) -> Vec<String> {
-    let mut problems = Vec::new();
-    let text = matches!(
+/// Whether fields of `kind` take the text rules (minLength, maxLength, pattern).
+pub fn takes_text_rules(kind: FieldKind) -> bool {
+    matches!(
         kind,
         FieldKind::ShortText
             | FieldKind::LongText
             | FieldKind::Email
             | FieldKind::Url
             | FieldKind::Phone
-    );
-    let numeric = matches!(kind, FieldKind::Number | FieldKind::Integer);
+    )
+}
+
+/// Whether fields of `kind` take min and max.
+pub fn takes_range(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::Number | FieldKind::Integer)
+}
+
+/// Checks a definition's options and rules against its kind; returns every problem found.
+pub fn check_definition(kind: FieldKind, options: &[ChoiceOption], rules: &Rules) -> Vec<String> {
+    let mut problems = Vec::new();
+    let text = takes_text_rules(kind);
+    let numeric = takes_range(kind);
     if kind.has_options() {
         if options.is_empty() {
             problems.push("a choice field needs at least one option".to_owned());

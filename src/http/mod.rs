@@ -41,19 +41,22 @@ pub const TENANT_HEADER: &str = "x-tenant-id";
 /// Builds the router of the whole service.
 pub fn router(state: Arc<AppState>) -> Router {
     let body_limit = state.config.limits.body_bytes;
-    // The API spends rate-limit budgets; files (fetched by signed URL, many per page),
-    // health checks and metrics do not.
+    // The API and the web UI's sign-in spend rate-limit budgets; files (fetched by signed
+    // URL, many per page), health checks, metrics and the web UI's signed-in pages do not.
+    let web = crate::web::routes(state.clone());
     let api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql))
         .route("/compat/graphql", axum::routing::post(compat_graphql))
         .merge(compat::routes())
         .route("/userinfo", get(userinfo))
+        .merge(web.signing_in)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             admission::admit,
         ));
     Router::new()
         .merge(api)
+        .merge(web.pages)
         // A WebSocket upgrade carries no token (browsers cannot set headers on it): its
         // `connection_init` spends the principal's budget instead.
         .route("/graphql/ws", get(live::graphql_ws))

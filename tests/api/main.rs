@@ -31,3 +31,5 @@ mod seed;
 mod signin;
 mod telemetry;
 mod tenants;
+mod web;
+mod web_browser;

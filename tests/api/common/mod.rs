@@ -1,6 +1,6 @@
 //! The test harness: a running app over a fresh database, tokens, and a GraphQL client.
 
-mod databases;
+pub mod databases;
 pub mod oidc;
 mod peers;
 
