@@ -444,7 +444,7 @@ enum Run {
 /// The cards of the reader's tenant that meet `keep` (search and filters), in `window` of
 /// `order`: one statement per run of the order the page reaches (cards without a sort value
 /// form a second run, after the others in both directions), each served by a keyset index.
-pub async fn page(
+async fn page(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
     order: SortOrder,
@@ -648,7 +648,7 @@ pub struct Total {
 
 /// How many cards of the reader's tenant meet `keep` (search and filters): all of them when
 /// nothing is kept out, else up to [`COUNT_LIMIT`].
-pub async fn total(
+async fn total(
     db: &impl ConnectionTrait,
     reader: &Reader<'_>,
     keep: &Condition,

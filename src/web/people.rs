@@ -207,7 +207,10 @@ async fn search(
     if let Some(matching) = Matching::new(&member, &fields, &query.q, backend)? {
         keep = keep.add(matching.condition());
     }
-    let page = directory::page(db, &reader, order, window, &keep).await?;
+    let budget = directory::CountBudget {
+        millis: state.config.limits.count_budget_ms,
+    };
+    let (page, _) = directory::list(db, &reader, order, window, &keep, false, budget).await?;
     let ids: Vec<Uuid> = page.entries.iter().map(|e| e.user_id).collect();
     let mut cards = profiles::read_many(db, &state.fields, &member, &ids).await?;
     let t = state.web.catalogue.texts(visit.lang);
