@@ -648,11 +648,7 @@ pub struct Total {
 
 /// How many cards of the reader's tenant meet `keep` (search and filters): all of them when
 /// nothing is kept out, else up to [`COUNT_LIMIT`].
-async fn total(
-    db: &impl ConnectionTrait,
-    reader: &Reader<'_>,
-    keep: &Condition,
-) -> Result<Total> {
+async fn total(db: &impl ConnectionTrait, reader: &Reader<'_>, keep: &Condition) -> Result<Total> {
     let cards = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(reader.member.tenant().id));
     if keep.is_empty() {
