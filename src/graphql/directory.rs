@@ -167,9 +167,10 @@ impl ProfileFilter {
 #[derive(SimpleObject)]
 pub struct ProfileTotals {
     /// How many cards the query matches, over every page. A search or filter counts at most
-    /// 1 000 matches: when more match, this is 1 000 and `totalCountExact` is false.
+    /// 1 000 matches (when more match, this is 1 000), and on PostgreSQL for at most
+    /// `limits.count_budget_ms` (then this is what the page saw); `totalCountExact` tells.
     total_count: u64,
-    /// Whether `totalCount` counts every match (false: more than 1 000 match).
+    /// Whether `totalCount` counts every match (false: it is a lower bound).
     total_count_exact: bool,
 }
 
