@@ -143,6 +143,7 @@ impl AppState {
         });
         let warming = state.clone();
         tokio::spawn(async move { warming.auth.warm_up().await });
+        tokio::spawn(web::sweep_expired_sessions(Arc::downgrade(&state)));
         Ok(state)
     }
 }

@@ -11,10 +11,9 @@ pub struct Model {
     pub id_hash: String,
     /// The token every state-changing request of the session must repeat.
     pub csrf_token: String,
-    /// The bearer token the session signs in with, verified on every request like any other.
-    pub credential: Option<String>,
-    /// The provider's ID token, sent back as `id_token_hint` on sign-out.
-    pub id_token: Option<String>,
+    /// The session's tokens (access, ID, refresh), sealed under a key derived from the session
+    /// id: without the cookie they open to no one.
+    pub sealed_tokens: Option<String>,
     /// The issuer that signed the session in (its end-session endpoint ends it there too).
     pub issuer: Option<String>,
     /// The active tenant the user picked (id), else the primary one.

@@ -13,6 +13,7 @@ mod m20261206_000200_backfills;
 mod m20261206_000300_sqlite_search;
 mod m20261206_000400_card_search;
 mod m20261206_000500_web_sessions;
+mod m20261206_000600_sealed_web_session_tokens;
 
 /// Runs every migration of the service in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000300_sqlite_search::Migration),
             Box::new(m20261206_000400_card_search::Migration),
             Box::new(m20261206_000500_web_sessions::Migration),
+            Box::new(m20261206_000600_sealed_web_session_tokens::Migration),
         ]
     }
 }

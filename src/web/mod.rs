@@ -32,6 +32,7 @@ use crate::error::Error;
 use crate::session::Session;
 use entity::membership::Role;
 use i18n::{Catalogue, Lang, Texts};
+use store::{Tokens, WebSession};
 use visit::Visit;
 
 /// What the web UI keeps for the whole process.
@@ -41,6 +42,10 @@ pub struct Web {
     client: Option<oidc::WebClient>,
     secure_cookies: bool,
     session_hours: u64,
+    /// Renewals under way or just done, by the sealed tokens they replace: the requests a page
+    /// makes at once share one refresh (a provider that rotates refresh tokens treats a second
+    /// use of the old one as a replay and ends the grant).
+    renewals: moka::future::Cache<String, Tokens>,
 }
 
 impl Web {
@@ -56,7 +61,72 @@ impl Web {
             client: oidc::WebClient::from_config(&config.web)?,
             secure_cookies: !config.dev_mode,
             session_hours: config.web.session_hours,
+            renewals: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(RENEWAL_REMEMBERED)
+                .build(),
         })
+    }
+
+    /// Renews the session's expired access token with its refresh token at the provider that
+    /// signed it in, and stores the new tokens. `None` when there is nothing to renew with or
+    /// the provider refuses: the visitor signs in again.
+    async fn renew(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        session: &WebSession,
+        tokens: &Tokens,
+    ) -> Result<Option<Tokens>, Error> {
+        let client = self
+            .client
+            .as_ref()
+            .filter(|c| session.row.issuer.as_deref() == Some(c.issuer.as_str()));
+        let (Some(client), Some(sealed)) = (client, session.row.sealed_tokens.clone()) else {
+            return Ok(None);
+        };
+        if tokens.refresh.is_none() {
+            return Ok(None);
+        }
+        let renewal = async {
+            let renewed = client.refresh(tokens).await?.ok_or_else(|| {
+                Error::Unauthenticated("your sign-in has expired: sign in again".into())
+            })?;
+            store::renew(db, session, &renewed).await?;
+            Ok::<_, Error>(renewed)
+        };
+        match self.renewals.try_get_with(sealed, renewal).await {
+            Ok(renewed) => Ok(Some(renewed)),
+            Err(error) if matches!(*error, Error::Unauthenticated(_)) => Ok(None),
+            Err(error) => Err((*error).clone()),
+        }
+    }
+}
+
+/// How long a renewal is remembered for the requests that come with the old tokens meanwhile.
+const RENEWAL_REMEMBERED: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often expired web sessions are deleted.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes every expired web session; returns how many.
+pub async fn delete_expired_sessions(db: &sea_orm::DatabaseConnection) -> Result<u64, Error> {
+    store::delete_expired(db).await
+}
+
+/// Deletes expired web sessions every [`SWEEP_EVERY`], until the service is gone: a session
+/// nobody signs out of would otherwise stay in the table for ever.
+pub async fn sweep_expired_sessions(state: std::sync::Weak<AppState>) {
+    let mut ticks = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        ticks.tick().await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        match delete_expired_sessions(&state.db).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired web sessions deleted"),
+            Err(error) => tracing::warn!(?error, "deleting expired web sessions failed"),
+        }
     }
 }
 

@@ -1,26 +1,19 @@
 //! The web UI's OpenID Connect client: authorization code flow with PKCE, `state` and `nonce`
-//! checked, and the provider's end-session endpoint for sign-out. The access token it obtains
-//! is then verified like any bearer token (`crate::signin`); this module only runs the flow.
+//! checked, refresh of an expired access token, and the provider's end-session endpoint for
+//! sign-out. The access token it obtains is then verified like any bearer token
+//! (`crate::signin`); this module only runs the flow.
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreIdToken};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, LogoutRequest, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, Scope,
+    ProviderMetadataWithLogout, RedirectUrl, RefreshToken, Scope,
 };
 use tokio::sync::OnceCell;
 
-use super::store::Pending;
+use super::store::{Pending, Tokens};
 use crate::config::WebConfig;
 use crate::error::{Error, Result};
-
-/// The tokens a finished sign-in brings back.
-pub struct Tokens {
-    /// The access token: the session's credential.
-    pub access: String,
-    /// The ID token, kept for the end-session request.
-    pub id_token: String,
-}
 
 /// The configured sign-in client; discovery happens on first use.
 pub struct WebClient {
@@ -157,8 +150,42 @@ impl WebClient {
             })?;
         Ok(Tokens {
             access: response.access_token().secret().clone(),
-            id_token: id_token.to_string(),
+            id_token: Some(id_token.to_string()),
+            refresh: response.refresh_token().map(|t| t.secret().clone()),
         })
+    }
+
+    /// Renews `tokens` with their refresh token; `None` when they have none. A provider that
+    /// rotates refresh tokens sends a new one, else the old one stays; the same for the ID
+    /// token (a refresh response need not carry one).
+    pub async fn refresh(&self, tokens: &Tokens) -> Result<Option<Tokens>> {
+        let Some(refresh) = tokens.refresh.clone() else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let refresh = RefreshToken::new(refresh);
+        let mut exchange = client
+            .exchange_refresh_token(&refresh)
+            .map_err(Error::internal)?;
+        if let Some(resource) = &self.resource {
+            exchange = exchange.add_extra_param("resource", resource.clone());
+        }
+        let response = exchange.request_async(&self.http).await.map_err(|error| {
+            tracing::info!(error = ?error, "refresh refused; the session signs in again");
+            Error::Unauthenticated("your sign-in has expired: sign in again".into())
+        })?;
+        Ok(Some(Tokens {
+            access: response.access_token().secret().clone(),
+            id_token: response
+                .extra_fields()
+                .id_token()
+                .map(ToString::to_string)
+                .or_else(|| tokens.id_token.clone()),
+            refresh: response
+                .refresh_token()
+                .map(|t| t.secret().clone())
+                .or_else(|| tokens.refresh.clone()),
+        }))
     }
 
     /// Where to send the browser to end its session at the provider too, when the provider has

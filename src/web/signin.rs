@@ -10,12 +10,11 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use entity::web_session::Model;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::i18n::Lang;
-use super::store::{self, SessionId};
+use super::store::{self, SessionId, Tokens, WebSession};
 use super::visit::{LANG_COOKIE, SESSION_COOKIE, Visit};
 use super::{Chrome, Web, refused, render, set_cookie, signed_in, to_sign_in, with_cookie};
 use crate::AppState;
@@ -43,11 +42,11 @@ pub async fn page(State(state): State<Arc<AppState>>, visit: Visit) -> Response 
 
 async fn show_sign_in(state: &AppState, mut visit: Visit, problem: Option<String>) -> Response {
     let mut cookie = None;
-    if visit.row.is_none() {
+    if visit.web_session.is_none() {
         match store::create(&state.db, state.web.session_hours).await {
-            Ok((id, row)) => {
-                cookie = Some(session_cookie(&state.web, &id));
-                visit.row = Some(row);
+            Ok(session) => {
+                cookie = Some(session_cookie(&state.web, &session.id));
+                visit.web_session = Some(session);
             }
             Err(error) => return refused(state, &visit, error),
         }
@@ -120,30 +119,35 @@ pub async fn dev(
         extra_claims: claims,
     };
     match key.issue(&request) {
-        Ok(token) => finish(&state, visit, token, None, DEV_ISSUER.to_owned()).await,
+        Ok(access) => {
+            let tokens = Tokens {
+                access,
+                id_token: None,
+                refresh: None,
+            };
+            finish(&state, visit, tokens, DEV_ISSUER.to_owned()).await
+        }
         Err(error) => refused(&state, &visit, Error::internal(error)),
     }
 }
 
-/// Signs the visit in with `token` once it verifies and its user is provisioned (the same
-/// path as a bearer token's first request), in a new session: the signed-out session's id is
-/// never the signed-in one's.
-async fn finish(
-    state: &AppState,
-    visit: Visit,
-    token: String,
-    id_token: Option<String>,
-    issuer: String,
-) -> Response {
-    if let Err(error) = state.signin.principal(&state.db, &state.auth, &token).await {
+/// Signs the visit in with `tokens` once the access token verifies and its user is
+/// provisioned (the same path as a bearer token's first request), in a new session: the
+/// signed-out session's id is never the signed-in one's.
+async fn finish(state: &AppState, visit: Visit, tokens: Tokens, issuer: String) -> Response {
+    let verified = state
+        .signin
+        .principal(&state.db, &state.auth, &tokens.access);
+    if let Err(error) = verified.await {
         return show_sign_in(state, visit, Some(error.message())).await;
     }
     let started = async {
-        if let Some(old) = &visit.row {
-            store::delete(&state.db, old).await?;
+        if let Some(old) = &visit.web_session {
+            store::delete(&state.db, &old.row).await?;
         }
-        let (id, row) = store::create(&state.db, state.web.session_hours).await?;
-        store::sign_in(&state.db, row, token, id_token, issuer).await?;
+        let session = store::create(&state.db, state.web.session_hours).await?;
+        let id = session.id.clone();
+        store::sign_in(&state.db, session, &tokens, issuer).await?;
         Ok::<_, Error>(id)
     };
     match started.await {
@@ -177,11 +181,11 @@ pub async fn start(
     };
     let started = async {
         // A browser coming straight here gets its (signed-out) session now.
-        let (cookie, row) = match visit.row.clone() {
-            Some(row) => (None, row),
+        let (cookie, row) = match visit.web_session.clone() {
+            Some(session) => (None, session.row),
             None => {
-                let (id, row) = store::create(&state.db, state.web.session_hours).await?;
-                (Some(session_cookie(&state.web, &id)), row)
+                let session = store::create(&state.db, state.web.session_hours).await?;
+                (Some(session_cookie(&state.web, &session.id)), session.row)
             }
         };
         let (url, pending) = client
@@ -213,10 +217,11 @@ pub async fn callback(
     visit: Visit,
     Query(back): Query<Callback>,
 ) -> Response {
-    let (Some(client), Some(row)) = (state.web.client.as_ref(), visit.row.clone()) else {
+    let (Some(client), Some(session)) = (state.web.client.as_ref(), visit.web_session.clone())
+    else {
         return Redirect::to("/signin").into_response();
     };
-    let pending = match store::take_pending(&state.db, row).await {
+    let pending = match store::take_pending(&state.db, session.row).await {
         Ok((_, pending)) => pending,
         Err(error) => return refused(&state, &visit, error),
     };
@@ -236,7 +241,7 @@ pub async fn callback(
     match client.finish(code, pending).await {
         Ok(tokens) => {
             let issuer = client.issuer.clone();
-            finish(&state, visit, tokens.access, Some(tokens.id_token), issuer).await
+            finish(&state, visit, tokens, issuer).await
         }
         Err(error) => show_sign_in(&state, visit, Some(error.message())).await,
     }
@@ -245,31 +250,32 @@ pub async fn callback(
 /// `POST /signout`: ends the web session, then the provider's session when it has an
 /// end-session endpoint.
 pub async fn sign_out(State(state): State<Arc<AppState>>, visit: Visit) -> Response {
-    let Some(row) = visit.row.as_ref() else {
+    let Some(session) = visit.web_session.as_ref() else {
         return Redirect::to("/signin").into_response();
     };
-    if let Err(error) = store::delete(&state.db, row).await {
+    if let Err(error) = store::delete(&state.db, &session.row).await {
         return refused(&state, &visit, error);
     }
-    let target = end_session(&state, row).await;
+    let target = end_session(&state, session).await;
     with_cookie(
         Redirect::to(&target).into_response(),
         set_cookie(&state.web, SESSION_COOKIE, "", 0),
     )
 }
 
-async fn end_session(state: &AppState, row: &Model) -> String {
+async fn end_session(state: &AppState, session: &WebSession) -> String {
     let client = state
         .web
         .client
         .as_ref()
-        .filter(|c| row.issuer.as_deref() == Some(c.issuer.as_str()));
+        .filter(|c| session.row.issuer.as_deref() == Some(c.issuer.as_str()));
     let Some(client) = client else {
         return "/signin".to_owned();
     };
     let after = format!("{}/signin", client.origin());
+    let id_token = session.tokens().and_then(|tokens| tokens.id_token);
     client
-        .end_session_url(row.id_token.as_deref(), &after)
+        .end_session_url(id_token.as_deref(), &after)
         .await
         .unwrap_or_else(|| "/signin".to_owned())
 }
@@ -300,10 +306,10 @@ pub async fn switch_tenant(
         }
         Err(error) => return refused(&state, &visit, error),
     };
-    let Some(row) = visit.row.clone() else {
+    let Some(session) = visit.web_session.clone() else {
         return Redirect::to("/signin").into_response();
     };
-    match store::set_tenant(&state.db, row, tenant.to_string()).await {
+    match store::set_tenant(&state.db, session.row, tenant.to_string()).await {
         Ok(_) => Redirect::to("/").into_response(),
         Err(error) => refused(&state, &visit, error),
     }

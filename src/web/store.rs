@@ -1,16 +1,22 @@
 //! Web sessions in the database (`web_sessions`), shared by every instance. The cookie carries a
-//! random id; the table keeps only its SHA-256, so neither a leaked table nor a leaked backup
-//! can be replayed as a cookie.
+//! random id; the table keeps only its SHA-256, and the session's tokens sealed under a key
+//! derived from the id, so neither a leaked table nor a leaked backup can be replayed as a
+//! cookie or opened for its bearer tokens.
 
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use entity::web_session::{self, ActiveModel, Entity, Model};
 use rand::RngCore;
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A session id as the cookie carries it: 32 random bytes, hex.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +42,75 @@ impl SessionId {
     fn hash(&self) -> String {
         hex::encode(Sha256::digest(self.0.as_bytes()))
     }
+
+    /// The key the session's tokens are sealed under: HKDF-SHA256 of the id, for this use only.
+    fn sealing_key(&self) -> LessSafeKey {
+        let prk = Salt::new(HKDF_SHA256, b"userprofile web session").extract(self.0.as_bytes());
+        let okm = prk
+            .expand(&[b"tokens v1"], &CHACHA20_POLY1305)
+            .expect("a 32-byte key is within HKDF-SHA256's output");
+        LessSafeKey::new(UnboundKey::from(okm))
+    }
+}
+
+/// A web session found by its cookie: the id, which opens its tokens, and its row.
+#[derive(Clone, Debug)]
+pub struct WebSession {
+    /// The id the cookie carries.
+    pub id: SessionId,
+    /// The stored row.
+    pub row: Model,
+}
+
+impl WebSession {
+    /// The session's tokens, when it is signed in. Tokens that do not open (a row tampered
+    /// with, or written for another id) are no tokens: the visit is signed out.
+    pub fn tokens(&self) -> Option<Tokens> {
+        let sealed = URL_SAFE_NO_PAD
+            .decode(self.row.sealed_tokens.as_deref()?)
+            .ok()?;
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut body = body.to_vec();
+        let aad = Aad::from(self.row.id_hash.as_bytes());
+        let json = self
+            .id
+            .sealing_key()
+            .open_in_place(nonce, aad, &mut body)
+            .ok()?;
+        serde_json::from_slice(json).ok()
+    }
+
+    /// `tokens` sealed for this session (a fresh random nonce each time), bound to its row.
+    fn seal(&self, tokens: &Tokens) -> Result<String> {
+        let mut body = serde_json::to_vec(tokens).map_err(Error::internal)?;
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        let aad = Aad::from(self.row.id_hash.as_bytes());
+        self.id
+            .sealing_key()
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad, &mut body)
+            .map_err(|_| {
+                Error::internal(anyhow::anyhow!("sealing a web session's tokens failed"))
+            })?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&body);
+        Ok(URL_SAFE_NO_PAD.encode(sealed))
+    }
+}
+
+/// What a signed-in session holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tokens {
+    /// The bearer token the session signs in with, verified on every request like any other.
+    pub access: String,
+    /// The provider's ID token, sent back as `id_token_hint` on sign-out.
+    pub id_token: Option<String>,
+    /// The provider's refresh token, which renews the access token when it expires.
+    pub refresh: Option<String>,
 }
 
 /// A sign-in under way at the provider, checked when it comes back to the callback.
@@ -56,15 +131,14 @@ fn random_hex() -> String {
 }
 
 /// Starts a session (signed out, with its CSRF token) lasting `hours`.
-pub async fn create(db: &DatabaseConnection, hours: u64) -> Result<(SessionId, Model)> {
+pub async fn create(db: &DatabaseConnection, hours: u64) -> Result<WebSession> {
     let id = SessionId::random();
     let now = Utc::now();
     let hours = i64::try_from(hours).unwrap_or(i64::MAX).min(24 * 365);
     let row = ActiveModel {
         id_hash: Set(id.hash()),
         csrf_token: Set(random_hex()),
-        credential: Set(None),
-        id_token: Set(None),
+        sealed_tokens: Set(None),
         issuer: Set(None),
         tenant: Set(None),
         pending: Set(None),
@@ -73,34 +147,47 @@ pub async fn create(db: &DatabaseConnection, hours: u64) -> Result<(SessionId, M
     }
     .insert(db)
     .await?;
-    Ok((id, row))
+    Ok(WebSession { id, row })
 }
 
 /// The unexpired session of `id`, if there is one.
-pub async fn find(db: &DatabaseConnection, id: &SessionId) -> Result<Option<Model>> {
-    Ok(Entity::find_by_id(id.hash())
+pub async fn find(db: &DatabaseConnection, id: SessionId) -> Result<Option<WebSession>> {
+    let row = Entity::find_by_id(id.hash())
         .filter(web_session::Column::ExpiresAt.gt(Utc::now()))
         .one(db)
-        .await?)
+        .await?;
+    Ok(row.map(|row| WebSession { id, row }))
 }
 
-/// Signs the session in with `credential` (a bearer token), under a fresh CSRF token, and
-/// forgets any pending sign-in.
+/// Signs the session in with `tokens` (sealed), under a fresh CSRF token, and forgets any
+/// pending sign-in.
 pub async fn sign_in(
     db: &DatabaseConnection,
-    row: Model,
-    credential: String,
-    id_token: Option<String>,
+    session: WebSession,
+    tokens: &Tokens,
     issuer: String,
 ) -> Result<Model> {
-    let mut active: ActiveModel = row.into();
-    active.credential = Set(Some(credential));
-    active.id_token = Set(id_token);
+    let sealed = session.seal(tokens)?;
+    let mut active: ActiveModel = session.row.into();
+    active.sealed_tokens = Set(Some(sealed));
     active.issuer = Set(Some(issuer));
     active.tenant = Set(None);
     active.pending = Set(None);
     active.csrf_token = Set(random_hex());
     Ok(active.update(db).await?)
+}
+
+/// Replaces the tokens the session held when it was loaded with renewed ones. When another
+/// request renewed or ended the session meanwhile, nothing is written and `false` returned.
+pub async fn renew(db: &DatabaseConnection, session: &WebSession, tokens: &Tokens) -> Result<bool> {
+    let sealed = session.seal(tokens)?;
+    let written = Entity::update_many()
+        .col_expr(web_session::Column::SealedTokens, Expr::value(sealed))
+        .filter(web_session::Column::IdHash.eq(session.row.id_hash.as_str()))
+        .filter(web_session::Column::SealedTokens.eq(session.row.sealed_tokens.clone()))
+        .exec(db)
+        .await?;
+    Ok(written.rows_affected == 1)
 }
 
 /// Remembers a sign-in under way.
@@ -129,14 +216,19 @@ pub async fn set_tenant(db: &DatabaseConnection, row: Model, tenant: String) -> 
     Ok(active.update(db).await?)
 }
 
-/// Ends the session, and with it any expired ones (the table cleans itself as people sign out).
+/// Ends the session.
 pub async fn delete(db: &DatabaseConnection, row: &Model) -> Result<()> {
     Entity::delete_by_id(row.id_hash.clone()).exec(db).await?;
-    Entity::delete_many()
+    Ok(())
+}
+
+/// Deletes every expired session; returns how many.
+pub async fn delete_expired(db: &DatabaseConnection) -> Result<u64> {
+    let deleted = Entity::delete_many()
         .filter(web_session::Column::ExpiresAt.lte(Utc::now()))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(deleted.rows_affected)
 }
 
 #[cfg(test)]
@@ -150,5 +242,58 @@ mod tests {
         assert_ne!(id.hash(), id.as_str());
         assert_eq!(SessionId::parse("abc"), None);
         assert_eq!(SessionId::parse(&"g".repeat(64)), None);
+    }
+
+    fn session(id: SessionId) -> WebSession {
+        let now = Utc::now();
+        let row = Model {
+            id_hash: id.hash(),
+            csrf_token: random_hex(),
+            sealed_tokens: None,
+            issuer: None,
+            tenant: None,
+            pending: None,
+            created_at: now,
+            expires_at: now,
+        };
+        WebSession { id, row }
+    }
+
+    #[test]
+    fn tokens_open_only_with_their_sessions_id_and_row() {
+        let mut own = session(SessionId::random());
+        let tokens = Tokens {
+            access: "header.payload.signature".into(),
+            id_token: Some("id.token.here".into()),
+            refresh: Some("refresh-token".into()),
+        };
+        let sealed = own.seal(&tokens).expect("sealed");
+        assert!(
+            !sealed.contains("payload") && !sealed.contains('.'),
+            "{sealed}"
+        );
+        assert_ne!(
+            own.seal(&tokens).expect("sealed"),
+            sealed,
+            "a fresh nonce each time"
+        );
+        own.row.sealed_tokens = Some(sealed.clone());
+        assert_eq!(own.tokens().map(|t| t.access), Some(tokens.access.clone()));
+
+        // Another id (say, a guessed cookie put on this row) opens nothing.
+        let mut other = session(SessionId::random());
+        other.row = own.row.clone();
+        assert!(other.tokens().is_none());
+        // Nor does the blob moved to another row, nor a changed byte.
+        let mut moved = session(own.id.clone());
+        moved.row.id_hash = "0".repeat(64);
+        moved.row.sealed_tokens = Some(sealed.clone());
+        assert!(moved.tokens().is_none());
+        let mut flipped = URL_SAFE_NO_PAD.decode(&sealed).expect("base64");
+        *flipped.last_mut().expect("tag") ^= 1;
+        own.row.sealed_tokens = Some(URL_SAFE_NO_PAD.encode(flipped));
+        assert!(own.tokens().is_none());
+        own.row.sealed_tokens = Some("AA".into());
+        assert!(own.tokens().is_none());
     }
 }

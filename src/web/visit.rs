@@ -4,21 +4,19 @@
 
 use std::sync::Arc;
 
+use super::i18n::Lang;
+use super::store::{self, SessionId, WebSession};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{Error, Result};
+use crate::fields::labels;
+use crate::session::Session;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use entity::web_session::Model;
-
-use super::i18n::Lang;
-use super::store::{self, SessionId};
-use crate::AppState;
-use crate::auth::Principal;
-use crate::error::{Error, Result};
-use crate::fields::labels;
-use crate::session::Session;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "up_session";
@@ -32,7 +30,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// A page request as the web layer sees it.
 pub struct Visit {
     /// The web session, if the browser has one.
-    pub row: Option<Model>,
+    pub web_session: Option<WebSession>,
     /// What the request may do: the same session GraphQL resolvers get.
     pub session: Session,
     /// The language texts and labels are shown in.
@@ -41,27 +39,33 @@ pub struct Visit {
 
 /// The web session the CSRF guard already loaded, handed to the handler.
 #[derive(Clone)]
-struct Loaded(Option<Model>);
+struct Loaded(Option<WebSession>);
 
 impl Visit {
-    /// Resolves the request's web session and domain session. A credential that no longer
-    /// verifies (expired, revoked key) makes the visit anonymous, so it signs in again.
+    /// Resolves the request's web session and domain session. An access token that no longer
+    /// verifies (expired, revoked key) is renewed with the session's refresh token; without
+    /// one, or when the provider refuses, the visit is anonymous, so it signs in again.
     async fn load(state: &AppState, parts: &Parts) -> Result<Visit> {
-        let row = match parts.extensions.get::<Loaded>() {
-            Some(Loaded(row)) => row.clone(),
-            None => find_row(state, &parts.headers).await?,
+        let web_session = match parts.extensions.get::<Loaded>() {
+            Some(Loaded(web_session)) => web_session.clone(),
+            None => find_web_session(state, &parts.headers).await?,
         };
-        let session = match row.as_ref() {
-            Some(row) => signed_in(state, row).await?,
+        let session = match web_session.as_ref() {
+            Some(web_session) => signed_in(state, web_session).await?,
             None => Session::anonymous(),
         };
         let lang = choose_lang(&parts.headers, &session);
-        Ok(Visit { row, session, lang })
+        Ok(Visit {
+            web_session,
+            session,
+            lang,
+        })
     }
 
     /// The session's CSRF token, for forms and htmx's header.
     pub fn csrf(&self) -> &str {
-        self.row.as_ref().map_or("", |row| row.csrf_token.as_str())
+        let session = self.web_session.as_ref();
+        session.map_or("", |s| s.row.csrf_token.as_str())
     }
 
     /// Whether someone is signed in.
@@ -83,30 +87,44 @@ impl FromRequestParts<Arc<AppState>> for Visit {
     }
 }
 
-async fn find_row(state: &AppState, headers: &HeaderMap) -> Result<Option<Model>> {
+async fn find_web_session(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSession>> {
     match cookie(headers, SESSION_COOKIE).and_then(SessionId::parse) {
-        Some(id) => store::find(&state.db, &id).await,
+        Some(id) => store::find(&state.db, id).await,
         None => Ok(None),
     }
 }
 
-/// The session of the row's credential in its chosen tenant (else the primary one).
-async fn signed_in(state: &AppState, row: &Model) -> Result<Session> {
-    let Some(token) = row.credential.as_deref() else {
+/// The session of the web session's access token (renewed if it expired) in its chosen tenant
+/// (else the primary one).
+async fn signed_in(state: &AppState, web_session: &WebSession) -> Result<Session> {
+    let Some(tokens) = web_session.tokens() else {
         return Ok(Session::anonymous());
     };
-    let principal = match state.signin.principal(&state.db, &state.auth, token).await {
-        Ok(principal) => principal,
-        Err(Error::Unauthenticated(_) | Error::Forbidden(_)) => return Ok(Session::anonymous()),
-        Err(other) => return Err(other),
+    let mut principal = verified(state, &tokens.access).await?;
+    if principal.is_none()
+        && let Some(renewed) = state.web.renew(&state.db, web_session, &tokens).await?
+    {
+        principal = verified(state, &renewed.access).await?;
+    }
+    let Some(principal) = principal else {
+        return Ok(Session::anonymous());
     };
-    let wanted = row.tenant.as_deref();
+    let wanted = web_session.row.tenant.as_deref();
     let session = Session::resolve(&state.db, principal.clone(), wanted).await?;
     if wanted.is_some() && session.active().is_err() {
         // The chosen tenant is gone (membership ended): fall back to the primary one.
         return Session::resolve(&state.db, principal, None).await;
     }
     Ok(session)
+}
+
+/// The principal of `token`, or `None` when it does not verify (expired, revoked, refused).
+async fn verified(state: &AppState, token: &str) -> Result<Option<Principal>> {
+    match state.signin.principal(&state.db, &state.auth, token).await {
+        Ok(principal) => Ok(Some(principal)),
+        Err(Error::Unauthenticated(_) | Error::Forbidden(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 /// The visit's language: the language cookie, else the user's `locale` claim, else
@@ -152,7 +170,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Refuses a state-changing request (any method but GET and HEAD) whose CSRF token, from the
 /// `X-CSRF-Token` header or else the `csrf` form field, is not its web session's: 403, before
-/// the handler runs. The session row it loaded is handed on to the handler.
+/// the handler runs. The web session it loaded is handed on to the handler.
 pub async fn csrf_guard(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -161,8 +179,8 @@ pub async fn csrf_guard(
     if matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
     }
-    let row = match find_row(&state, request.headers()).await {
-        Ok(row) => row,
+    let web_session = match find_web_session(&state, request.headers()).await {
+        Ok(web_session) => web_session,
         Err(error) => return error.into_response(),
     };
     let (parts, body) = request.into_parts();
@@ -170,8 +188,8 @@ pub async fn csrf_guard(
         Ok(found) => found,
         Err(response) => return response,
     };
-    let genuine = match (row.as_ref(), sent.as_deref()) {
-        (Some(row), Some(sent)) => same(row.csrf_token.as_bytes(), sent.as_bytes()),
+    let genuine = match (web_session.as_ref(), sent.as_deref()) {
+        (Some(session), Some(sent)) => same(session.row.csrf_token.as_bytes(), sent.as_bytes()),
         _ => false,
     };
     if !genuine {
@@ -182,7 +200,7 @@ pub async fn csrf_guard(
             .into_response();
     }
     let mut request = Request::from_parts(parts, body);
-    request.extensions_mut().insert(Loaded(row));
+    request.extensions_mut().insert(Loaded(web_session));
     next.run(request).await
 }
 

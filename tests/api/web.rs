@@ -786,3 +786,47 @@ async fn a_site_without_a_sign_in_method_says_so() {
     assert!(page.contains("No sign-in is configured"), "{page}");
     assert!(!page.contains("/signin/dev") && !page.contains("provider-sign-in"));
 }
+
+storage_test!(session_tokens_are_sealed_at_rest_and_expired_sessions_swept);
+async fn session_tokens_are_sealed_at_rest_and_expired_sessions_swept(app: TestApp) {
+    use entity::web_session::{ActiveModel, Column, Entity};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let eve = Visitor::new(&app);
+    assert_eq!(eve.page("/signin").await.0, StatusCode::OK);
+    let rows = Entity::find().all(&app.db).await.unwrap();
+    let (signed_in, signed_out): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|r| r.sealed_tokens.is_some());
+    let (ada_row, eve_row) = (signed_in[0].clone(), signed_out[0].clone());
+    let sealed = ada_row.sealed_tokens.clone().unwrap();
+    assert!(
+        !sealed.contains('.'),
+        "a JWT's dots show through: the token is stored in the clear"
+    );
+
+    // Ada's sealed tokens copied onto the session Eve holds open nothing for Eve.
+    let mut stolen: ActiveModel = eve_row.clone().into();
+    stolen.sealed_tokens = Set(Some(sealed));
+    stolen.issuer = Set(ada_row.issuer.clone());
+    stolen.update(&app.db).await.unwrap();
+    let (status, _) = eve.page("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "Eve is not signed in as Ada");
+    assert_eq!(ada.page("/").await.0, StatusCode::OK);
+
+    // An expired session is swept; a live one stays.
+    let mut expired: ActiveModel = eve_row.into();
+    expired.expires_at = Set(chrono::Utc::now() - chrono::Duration::minutes(1));
+    expired.update(&app.db).await.unwrap();
+    let swept = userprofile::web::delete_expired_sessions(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    let left = Entity::find()
+        .filter(Column::IdHash.eq(ada_row.id_hash))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(ada.page("/").await.0, StatusCode::OK);
+}

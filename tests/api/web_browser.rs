@@ -24,6 +24,17 @@ struct WebProcess {
 
 impl WebProcess {
     async fn start(backend: Backend, provider: &OidcProvider, dev: bool) -> WebProcess {
+        WebProcess::start_for(backend, provider, dev, API).await
+    }
+
+    /// The service asking the provider for access tokens of `resource` (its lifetime is the
+    /// resource's), with no clock leeway, so that an expired token is refused at once.
+    async fn start_for(
+        backend: Backend,
+        provider: &OidcProvider,
+        dev: bool,
+        resource: &str,
+    ) -> WebProcess {
         let data_dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -45,10 +56,11 @@ data_dir = "{data}"
 issuer = "{issuer}"
 client_id = "userprofile-web"
 redirect_uri = "{base_url}/auth/callback"
-resource = "{API}"
+resource = "{resource}"
 [[oidc.issuers]]
 issuer = "{issuer}"
 audiences = ["{API}"]
+leeway_seconds = 0
 "#,
             data = data_dir.path().display(),
         );
@@ -180,6 +192,32 @@ async fn the_web_ui_signs_in_with_the_code_flow_and_out_at_the_provider() {
         "{cookie}"
     );
     assert!(!response.text().await.unwrap().contains("/signin/dev"));
+}
+
+peer_test!(an_expired_access_token_is_renewed_with_the_refresh_token);
+async fn an_expired_access_token_is_renewed_with_the_refresh_token() {
+    let provider = OidcProvider::own().await;
+    // Access tokens of this resource last 2 seconds.
+    let short = "urn:userprofile:short";
+    let service = WebProcess::start_for(Backend::Sqlite, &provider, true, short).await;
+    admin_account(&provider, "olga").await;
+    let visitor = Visitor::at(&service.base_url);
+    let start = format!("{}/signin/oidc?login_hint=olga", service.base_url);
+    visitor.follow_to(start.parse().unwrap(), "/").await;
+    let (status, page) = visitor.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Olga Admin"), "{page}");
+
+    for _ in 0..2 {
+        // Past the token's `exp` (whole seconds): refused without a renewal.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        // The requests a page makes at once share one renewal.
+        let pages = futures::future::join_all((0..4).map(|_| visitor.page("/"))).await;
+        for (status, page) in pages {
+            assert_eq!(status, StatusCode::OK, "renewed, still signed in");
+            assert!(page.contains("Olga Admin"), "{page}");
+        }
+    }
 }
 
 peer_test!(a_browser_signs_in_edits_uploads_searches_and_reads_arabic);
