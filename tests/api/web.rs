@@ -770,7 +770,7 @@ async fn sign_in_pages_spend_the_anonymous_rate_limit() {
         "no endless session rows"
     );
     assert_eq!(
-        visitor.get("/assets/app-1.css").await.status(),
+        visitor.get("/assets/app-2.css").await.status(),
         StatusCode::OK
     );
 }
