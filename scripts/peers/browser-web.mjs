@@ -1,8 +1,8 @@
 // Drives the web UI in headless Chromium (Debian's /usr/bin/chromium through playwright-core):
 // signs in at the test OpenID provider (its own pages, which log in the login_hint account),
-// edits a field in place and reloads, uploads an avatar, searches the card grid, switches to
-// Arabic, adds a field in the schema designer; runs axe-core on every page and saves
-// screenshots. Prints the outcome as JSON.
+// edits a field in place and reloads, uploads an avatar, searches and filters the card grid,
+// switches to Arabic, adds a field in the schema designer and previews one as it is typed; runs
+// axe-core on every page and saves screenshots. Prints the outcome as JSON.
 // Also checks that the open card and grid update live when they change elsewhere.
 //   node browser-web.mjs <service base URL> <login_hint> <avatar PNG path> <grid search> <screenshot dir>
 //     <member's bearer token> <the signed-in account's bearer token>
@@ -100,6 +100,13 @@ try {
   outcome.liveTiles = await page.$$eval('.tile .name', (names) => names.map((n) => n.textContent));
   await page.screenshot({ path: `${shots}/grid.png`, fullPage: true });
 
+  // Filter by a field value: htmx sends the form on change and the URL keeps the filter.
+  await page.selectOption('select[name="f.country"]', 'FR');
+  await page.waitForFunction(() => new URLSearchParams(window.location.search).get('f.country') === 'FR');
+  await page.waitForSelector('#tiles .tile', { state: 'detached' });
+  outcome.filteredUrl = page.url();
+  outcome.axe.gridFiltered = await axe(page);
+
   // The schema designer: add a field from the catalogue; it appears in the card preview.
   await page.goto(`${base}/admin/fields`);
   await page.check('input[name="template"][value="department"]');
@@ -122,6 +129,16 @@ try {
   ]);
   outcome.firstField = await page.getAttribute('li[draggable="true"]', 'id');
   outcome.axe.designer = await axe(page);
+
+  // Typing into the add form previews the new field's control; nothing is saved.
+  await page.fill('#add-field ~ form input[name="key"]', 'crew');
+  await page.selectOption('#add-field ~ form select[name="kind"]', 'SINGLE_CHOICE');
+  await page.fill('#add-field ~ form textarea[name="options"]', 'a = Alpha');
+  await page.fill('#add-field ~ form input[name="label"]', 'Crew');
+  await page.waitForFunction(() => document.querySelector('#draft-preview label')?.textContent === 'Crew'
+    && document.querySelector('#draft-preview option[value="a"]'), null, { timeout: 10000 });
+  outcome.draftLabel = await page.textContent('#draft-preview label');
+  outcome.axe.designerPreview = await axe(page);
   await page.screenshot({ path: `${shots}/designer.png`, fullPage: true });
 
   // Arabic: the language switcher; the page turns right to left.

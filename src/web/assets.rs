@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 /// Where htmx is served; the version in the name makes the long cache safe.
 pub const HTMX_PATH: &str = "/assets/htmx-2.0.11.min.js";
 /// Where the stylesheet is served; bump the number when it changes.
-pub const CSS_PATH: &str = "/assets/app-1.css";
+pub const CSS_PATH: &str = "/assets/app-2.css";
 /// Where the live-page script is served; bump the number when it changes.
 pub const LIVE_PATH: &str = "/assets/live-3.js";
 /// Where the designer's drag-and-drop script is served; bump the number when it changes.

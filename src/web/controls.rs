@@ -143,7 +143,8 @@ pub struct Labels<'a> {
 }
 
 impl Labels<'_> {
-    fn text(&self, texts: &std::collections::BTreeMap<String, String>, key: &str) -> String {
+    /// The label of `texts` for this visit, or `key` in Title Case.
+    pub fn text(&self, texts: &std::collections::BTreeMap<String, String>, key: &str) -> String {
         labels::label(texts, key, &self.preferences, self.default_locale).text
     }
 }
@@ -244,7 +245,8 @@ pub fn preview(store: &FileStore, row: &file::Model) -> FilePreview {
     }
 }
 
-fn countries(picked: &[&str]) -> Vec<OptionView> {
+/// Every country as a select option (English names, by name), the `picked` ones selected.
+pub fn countries(picked: &[&str]) -> Vec<OptionView> {
     let mut all: Vec<OptionView> = isocountry::CountryCode::iter()
         .map(|country| OptionView {
             value: country.alpha2().to_owned(),

@@ -1,17 +1,18 @@
 //! The schema designer (`/admin/fields`, admins): the tenant's fields in order with their label
 //! in the visit's language, required flag, access for owner, other members and admins, and the
 //! validation their kind takes (a choice field's options among it);
-//! add by hand or from the template catalogue, move up and down (buttons, so the keyboard does
-//! it, or drag and drop), archive and restore, and a preview of the admin's own card after
-//! each change. Every change goes through the same `fields::store` functions as GraphQL's
-//! field mutations.
+//! add by hand (with a preview of the new field as the admin types) or from the template
+//! catalogue, move up and down (buttons, so the keyboard does it, or drag and drop), archive
+//! and restore, and a preview of the admin's own card after each change. Every change goes
+//! through the same `fields::store` functions as GraphQL's field mutations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -28,12 +29,14 @@ use crate::fields::store::{self, FieldChanges};
 use crate::fields::validation;
 use crate::fields::{
     Access, AccessLevels, ChoiceOption, FieldDefinition, FieldKey, FieldKind, FieldSpec, Rules,
-    templates,
+    Viewer, field_access, templates,
 };
-use crate::profiles;
+use crate::profiles::{self, CardValue};
 
 /// Where the designer lives.
 const PAGE: &str = "/admin/fields";
+/// The key a preview shows while the one typed is not a valid key yet.
+const DRAFT_KEY: &str = "new_field";
 
 /// An access level a select offers.
 pub struct AccessChoice {
@@ -51,7 +54,7 @@ pub struct Row {
     pub id: Uuid,
     /// Key.
     pub key: String,
-    /// Kind, as the API names it.
+    /// Kind, in the visit's language.
     pub kind: String,
     /// Label in the visit's language.
     pub label: String,
@@ -189,8 +192,10 @@ pub struct TemplateChoice {
 
 /// A kind the add form offers.
 pub struct KindChoice {
-    /// As the API names it.
+    /// As the API names it (the form value).
     pub value: String,
+    /// In the visit's language.
+    pub label: String,
 }
 
 /// The designer page.
@@ -247,7 +252,7 @@ async fn show(state: &AppState, visit: &Visit, problem: Option<Error>) -> Respon
             Row {
                 id: field.id,
                 key: field.key.as_str().to_owned(),
-                kind: kind_name(field.kind),
+                kind: t.kind_name(field.kind).to_owned(),
                 label: label_of(&field.labels, field.key.as_str()),
                 builtin: field.builtin,
                 archived: field.is_archived(),
@@ -290,7 +295,7 @@ async fn show(state: &AppState, visit: &Visit, problem: Option<Error>) -> Respon
     let page = DesignerPage {
         problem: problem.map(|e| e.message()),
         rows,
-        kinds: kinds(),
+        kinds: kinds(t),
         templates,
         preview,
         designer_js: super::assets::DESIGNER_PATH,
@@ -311,11 +316,12 @@ fn kind_name(kind: FieldKind) -> String {
         .unwrap_or_default()
 }
 
-fn kinds() -> Vec<KindChoice> {
+fn kinds(t: &Texts) -> Vec<KindChoice> {
     use sea_orm::Iterable;
     FieldKind::iter()
         .map(|kind| KindChoice {
             value: kind_name(kind),
+            label: t.kind_name(kind).to_owned(),
         })
         .collect()
 }
@@ -360,34 +366,169 @@ pub struct NewField {
     options: String,
 }
 
+impl NewField {
+    /// The field the form describes under `key`, labelled in `locale`, with the default access.
+    fn spec(&self, key: FieldKey, locale: &str) -> FieldSpec {
+        let mut labels = BTreeMap::new();
+        if !self.label.trim().is_empty() {
+            labels.insert(locale.to_owned(), self.label.trim().to_owned());
+        }
+        FieldSpec {
+            key,
+            kind: self.kind,
+            labels,
+            help: BTreeMap::new(),
+            options: parse_options(&self.options, locale, &[]),
+            rules: Default::default(),
+            required: false,
+            access: AccessLevels::or_defaults(None, None, None),
+        }
+    }
+}
+
 /// `POST /admin/fields`: adds a field at the end, labelled in the visit's language.
 pub async fn create(
     State(state): State<Arc<AppState>>,
     visit: Visit,
     Form(form): Form<NewField>,
 ) -> Response {
-    let locale = visit.lang.code().to_owned();
+    let locale = visit.lang.code();
     let outcome = async {
         let admin = visit.session.admin()?;
-        let mut labels = BTreeMap::new();
-        if !form.label.trim().is_empty() {
-            labels.insert(locale.clone(), form.label.trim().to_owned());
-        }
-        let spec = FieldSpec {
-            key: FieldKey::parse(form.key.trim())?,
-            kind: form.kind,
-            labels,
-            help: BTreeMap::new(),
-            options: parse_options(&form.options, &locale, &[]),
-            rules: Default::default(),
-            required: false,
-            access: AccessLevels::or_defaults(None, None, None),
-        };
+        let spec = form.spec(FieldKey::parse(form.key.trim())?, locale);
         store::create(&state.db, &state.fields, &admin, spec).await?;
         Ok(())
     }
     .await;
     finish(&state, &visit, outcome).await
+}
+
+/// A field as typed into a form, before it is saved.
+#[derive(Template)]
+#[template(path = "draft.html")]
+struct DraftFragment<'a> {
+    t: &'a Texts,
+    field: FieldView,
+}
+
+/// What the preview is asked for: the add form as typed or, naming a stored `field`, its
+/// settings form with the label typed.
+#[derive(Deserialize)]
+pub struct Draft {
+    field: Option<String>,
+    #[serde(default)]
+    key: String,
+    kind: Option<FieldKind>,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    options: String,
+}
+
+/// `GET /admin/fields/preview`: the field as typed, as the admin's own card would show it,
+/// while the admin types (admins only, like the designer); nothing is stored.
+pub async fn preview(
+    State(state): State<Arc<AppState>>,
+    visit: Visit,
+    draft: std::result::Result<Query<Draft>, QueryRejection>,
+) -> Response {
+    let Some(session) = signed_in(&visit) else {
+        return to_sign_in();
+    };
+    let built = async {
+        let admin = session.admin()?;
+        let Query(draft) = draft.map_err(|rejection| Error::bad_input(rejection.body_text()))?;
+        let field = drafted(&state, &admin, visit.lang.code(), &draft).await?;
+        let prefix = if draft.field.is_some() {
+            "relabel"
+        } else {
+            "draft"
+        };
+        Ok::<_, Error>(draft_view(&state, &visit, &admin, field, prefix))
+    };
+    match built.await {
+        Ok(field) => render(&DraftFragment {
+            t: state.web.catalogue.texts(visit.lang),
+            field,
+        }),
+        Err(error) => refused(&state, &visit, error),
+    }
+}
+
+/// The definition a draft describes: the stored field relabelled in `locale`, or a new one
+/// (under a stand-in key while the key typed is not a valid one yet).
+async fn drafted(
+    state: &AppState,
+    admin: &Admin<'_>,
+    locale: &str,
+    draft: &Draft,
+) -> Result<FieldDefinition> {
+    if let Some(id) = &draft.field {
+        let stored = field_of(state, admin, id).await?;
+        let mut field = FieldDefinition::clone(&stored);
+        field.spec.labels = relabelled(&stored.labels, locale, &draft.label);
+        return Ok(field);
+    }
+    let new = NewField {
+        key: draft.key.clone(),
+        kind: draft
+            .kind
+            .ok_or_else(|| Error::bad_input("choose the new field's kind"))?,
+        label: draft.label.clone(),
+        options: draft.options.clone(),
+    };
+    let key = FieldKey::parse(new.key.trim()).or_else(|_| FieldKey::parse(DRAFT_KEY))?;
+    Ok(FieldDefinition {
+        id: Uuid::nil(),
+        tenant_id: admin.tenant().id,
+        spec: new.spec(key, locale),
+        position: 0,
+        builtin: false,
+        archived_at: None,
+        version: 0,
+    })
+}
+
+/// The field's control on the admin's own card, empty; its ids carry `prefix-` so they stay
+/// apart from the card preview's (field keys hold no `-`).
+fn draft_view(
+    state: &AppState,
+    visit: &Visit,
+    admin: &Admin<'_>,
+    field: FieldDefinition,
+    prefix: &str,
+) -> FieldView {
+    let own_card = Viewer {
+        is_owner: true,
+        standing: admin.standing(),
+    };
+    let value = CardValue {
+        access: field_access(&field, own_card),
+        field: Arc::new(field),
+        value: None,
+    };
+    let labels = Labels {
+        preferences: Preferences(vec![visit.lang.code().to_owned()]),
+        default_locale: &admin.tenant().default_locale,
+    };
+    // Never posted: the fragment is outside htmx's reach (`hx-disable`).
+    let mut view = controls::field_view(&value, &HashMap::new(), &state.files, &labels, PAGE);
+    view.key = format!("{prefix}-{}", view.key);
+    view
+}
+
+/// `labels` with the one of `locale` set to `typed`, or removed when nothing is typed.
+fn relabelled(
+    labels: &BTreeMap<String, String>,
+    locale: &str,
+    typed: &str,
+) -> BTreeMap<String, String> {
+    let mut labels = labels.clone();
+    match typed.trim() {
+        "" => labels.remove(locale),
+        label => labels.insert(locale.to_owned(), label.to_owned()),
+    };
+    labels
 }
 
 /// `POST /admin/fields/templates`: adds the ticked catalogue fields.
@@ -433,17 +574,12 @@ pub async fn update(
     Path(id): Path<String>,
     Form(form): Form<Settings>,
 ) -> Response {
-    let locale = visit.lang.code().to_owned();
+    let locale = visit.lang.code();
     let outcome = async {
         let admin = visit.session.admin()?;
         let field = field_of(&state, &admin, &id).await?;
-        let mut labels = field.labels.clone();
-        match form.label.trim() {
-            "" => labels.remove(&locale),
-            label => labels.insert(locale, label.to_owned()),
-        };
         let changes = FieldChanges {
-            labels: Some(labels),
+            labels: Some(relabelled(&field.labels, locale, &form.label)),
             required: Some(form.required.is_some()),
             owner_access: Some(form.owner),
             member_access: Some(form.member),

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::fields::FieldKind;
 use crate::fields::labels::{self, Direction};
 
 /// The languages the UI ships texts in.
@@ -199,6 +200,49 @@ pub struct Texts {
     pub max_bytes: String,
     pub content_types: String,
     pub options: String,
+    pub kind_short_text: String,
+    pub kind_long_text: String,
+    pub kind_image: String,
+    pub kind_file: String,
+    pub kind_switch: String,
+    pub kind_single_choice: String,
+    pub kind_multi_choice: String,
+    pub kind_number: String,
+    pub kind_integer: String,
+    pub kind_date: String,
+    pub kind_email: String,
+    pub kind_phone: String,
+    pub kind_url: String,
+    pub kind_country: String,
+    pub filter_any: String,
+    pub filter_set: String,
+    pub filter_unset: String,
+    pub filter_yes: String,
+    pub filter_no: String,
+    pub filter_contains: String,
+    pub new_field_preview: String,
+}
+
+impl Texts {
+    /// A field kind's name in this language (the API's name stays the form value).
+    pub fn kind_name(&self, kind: FieldKind) -> &str {
+        match kind {
+            FieldKind::ShortText => &self.kind_short_text,
+            FieldKind::LongText => &self.kind_long_text,
+            FieldKind::Image => &self.kind_image,
+            FieldKind::File => &self.kind_file,
+            FieldKind::Switch => &self.kind_switch,
+            FieldKind::SingleChoice => &self.kind_single_choice,
+            FieldKind::MultiChoice => &self.kind_multi_choice,
+            FieldKind::Number => &self.kind_number,
+            FieldKind::Integer => &self.kind_integer,
+            FieldKind::Date => &self.kind_date,
+            FieldKind::Email => &self.kind_email,
+            FieldKind::Phone => &self.kind_phone,
+            FieldKind::Url => &self.kind_url,
+            FieldKind::Country => &self.kind_country,
+        }
+    }
 }
 
 /// The catalogues of every shipped language, parsed once at start-up.
@@ -246,6 +290,19 @@ mod tests {
         // `Catalogue::texts` indexes by variant: `ALL` must list them in declaration order.
         for (at, lang) in Lang::ALL.into_iter().enumerate() {
             assert_eq!(lang as usize, at);
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_name_of_its_own_in_every_language() {
+        use sea_orm::Iterable;
+        let catalogue = Catalogue::load().expect("every catalogue parses");
+        for lang in Lang::ALL {
+            let texts = catalogue.texts(lang);
+            let names: std::collections::HashSet<&str> = FieldKind::iter()
+                .map(|kind| texts.kind_name(kind))
+                .collect();
+            assert_eq!(names.len(), FieldKind::iter().count(), "{}", lang.code());
         }
     }
 

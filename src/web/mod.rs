@@ -179,6 +179,7 @@ pub fn routes(state: Arc<AppState>) -> Routes {
         .route("/", get(card::own))
         .route("/admin/people", get(people::grid))
         .route("/admin/fields", get(designer::page))
+        .route("/admin/fields/preview", get(designer::preview))
         .route("/admin/people/{user}", get(card::member))
         .route("/card/live", get(live::own_card))
         .route("/admin/people/live", get(live::grid))

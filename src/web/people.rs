@@ -1,7 +1,9 @@
 //! The card grid (`/admin/people`): a tile per member of the active tenant with avatar, name,
-//! role and a few fields; search as you type and a role filter, a page at a time, through the
-//! same directory functions as GraphQL's `profiles` (admins see everyone; members only while
-//! the tenant's member directory is open).
+//! role and a few fields; search as you type, a role filter and filters by field value, a page
+//! at a time, through the same directory functions as GraphQL's `profiles` (admins see
+//! everyone; members only while the tenant's member directory is open).
+
+mod filters;
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use sea_orm::sea_query::Condition;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use self::filters::{FieldFilters, FilterControl};
 use super::card::role_text;
 use super::controls::{self, Labels};
 use super::i18n::Texts;
@@ -104,6 +107,7 @@ struct GridPage<'a> {
     t: &'a Texts,
     q: String,
     roles: Vec<RoleOption>,
+    filters: Vec<FilterControl>,
     tiles: Vec<Tile>,
     next: Option<String>,
     previous: Option<String>,
@@ -125,11 +129,13 @@ pub async fn grid(
     visit: Visit,
     headers: HeaderMap,
     Query(query): Query<GridQuery>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let Some(session) = signed_in(&visit) else {
         return to_sign_in();
     };
-    let found = match search(&state, &visit, session, &query).await {
+    let filters = FieldFilters::from_query(&params);
+    let found = match search(&state, &visit, session, &query, &filters).await {
         Ok(found) => found,
         Err(error) => return refused(&state, &visit, error),
     };
@@ -161,26 +167,30 @@ pub async fn grid(
         t,
         q: query.q,
         roles,
+        filters: found.filters,
         tiles: found.tiles,
         next: found.next,
         previous: found.previous,
     })
 }
 
-/// A page of tiles and the links to its neighbours.
+/// A page of tiles, the links to its neighbours and the filters the viewer may use.
 struct Found {
     tiles: Vec<Tile>,
+    filters: Vec<FilterControl>,
     next: Option<String>,
     previous: Option<String>,
 }
 
 /// Runs the directory query: the reader capability (admins, or an open member directory),
-/// display-name order, the role filter and the search, then the cards as the viewer may see them.
+/// display-name order, the role and field filters and the search, then the cards as the viewer
+/// may see them.
 async fn search(
     state: &AppState,
     visit: &Visit,
     session: &Session,
     query: &GridQuery,
+    filters: &FieldFilters,
 ) -> Result<Found> {
     let db = &state.db;
     let member = session.member()?;
@@ -204,6 +214,7 @@ async fn search(
         fields: Vec::new(),
     };
     let mut keep: Condition = filter.condition(&member, &fields, backend)?;
+    keep = keep.add(filters.condition(&member, &fields, backend)?);
     if let Some(matching) = Matching::new(&member, &fields, &query.q, backend)? {
         keep = keep.add(matching.condition());
     }
@@ -221,8 +232,11 @@ async fn search(
     let link = |cursor: &str, direction: &str| {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         url.append_pair("q", &query.q)
-            .append_pair("role", &query.role)
-            .append_pair(direction, cursor);
+            .append_pair("role", &query.role);
+        for (name, value) in filters.params() {
+            url.append_pair(&name, value);
+        }
+        url.append_pair(direction, cursor);
         format!("/admin/people?{}", url.finish())
     };
     let next = page
@@ -248,6 +262,7 @@ async fn search(
         .map(|card| tile(state, t, &labels, &card))
         .collect();
     Ok(Found {
+        filters: FilterControl::offered(&member, &fields, filters, t, &labels),
         tiles,
         next,
         previous,

@@ -770,7 +770,7 @@ async fn sign_in_pages_spend_the_anonymous_rate_limit() {
         "no endless session rows"
     );
     assert_eq!(
-        visitor.get("/assets/app-1.css").await.status(),
+        visitor.get("/assets/app-2.css").await.status(),
         StatusCode::OK
     );
 }
@@ -829,4 +829,221 @@ async fn session_tokens_are_sealed_at_rest_and_expired_sessions_swept(app: TestA
         .unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(ada.page("/").await.0, StatusCode::OK);
+}
+
+/// Creates a field through GraphQL as `admin` (the designer's form has no access inputs).
+async fn create_field(app: &TestApp, admin: &str, input: serde_json::Value) {
+    let create =
+        "mutation($input: CreateFieldInput!) { createFieldDefinition(input: $input) { key } }";
+    app.ok(admin, create, json!({ "input": input })).await;
+}
+
+/// Saves `values` on `subject`'s own card in acme through GraphQL.
+async fn card_of(app: &TestApp, subject: &str, values: serde_json::Value) {
+    let token = app.user_token(subject, &[("acme", "member")]);
+    let save = "mutation($values: [FieldValueInput!]!) { updateMyProfile(input: {values: $values}) { version } }";
+    app.ok(&token, save, json!({ "values": values })).await;
+}
+
+/// The tiles' names on a grid page.
+fn tile_names(page: &str) -> Vec<String> {
+    page.split("<bdi class=\"name\">")
+        .skip(1)
+        .filter_map(|tail| tail.split("</bdi>").next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The grid's link to the next page, unescaped.
+fn next_link(page: &str) -> Option<String> {
+    let nav = &page[page.find("class=\"pages\"")?..];
+    let links: Vec<&str> = nav.split("<a href=\"").skip(1).collect();
+    let next = links.last()?.split('"').next()?;
+    next.contains("after=").then(|| next.replace("&#38;", "&"))
+}
+
+storage_test!(the_grid_filters_by_field_values_the_viewer_may_read);
+async fn the_grid_filters_by_field_values_the_viewer_may_read(app: TestApp) {
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    let option =
+        |v: &str, label: &str| json!({"value": v, "labels": [{"locale": "en", "text": label}]});
+    create_field(
+        &app,
+        &admin,
+        json!({"key": "size", "kind": "SINGLE_CHOICE", "labels": [{"locale": "en", "text": "Size"}],
+            "options": [option("s", "Small"), option("m", "Medium")]}),
+    )
+    .await;
+    create_field(
+        &app,
+        &admin,
+        json!({"key": "band", "kind": "SINGLE_CHOICE", "labels": [], "memberAccess": "HIDDEN",
+            "options": [option("a", "A"), option("b", "B")]}),
+    )
+    .await;
+    create_field(
+        &app,
+        &admin,
+        json!({"key": "remote", "kind": "SWITCH", "labels": [{"locale": "en", "text": "Remote"}]}),
+    )
+    .await;
+    // 25 medium members: more than a page (24), so paging has to keep the filter.
+    for index in 1..=25 {
+        let values = json!([
+            {"key": "name", "value": format!("Member {index:02}")},
+            {"key": "size", "value": "m"},
+            {"key": "band", "value": "a"},
+            {"key": "remote", "value": index == 1}
+        ]);
+        card_of(&app, &format!("member-{index:02}"), values).await;
+    }
+    let small = json!([{"key": "name", "value": "Bob Small"}, {"key": "size", "value": "s"}]);
+    card_of(&app, "bob", small).await;
+
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (status, grid) = ada.page("/admin/people").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(grid.contains("<select name=\"f.size\">"), "{grid}");
+    assert!(
+        grid.contains("<option value=\"m\">Medium</option>"),
+        "options show their labels: {grid}"
+    );
+    assert!(
+        grid.contains("<select name=\"f.band\">"),
+        "admins read band"
+    );
+
+    let (status, small) = ada.page("/admin/people?q=&role=&f.size=s&f.band=").await;
+    assert_eq!(status, StatusCode::OK, "{small}");
+    assert_eq!(tile_names(&small), ["Bob Small"]);
+    assert!(
+        small.contains("<option value=\"s\" selected>Small</option>"),
+        "the select shows the filter: {small}"
+    );
+    assert!(next_link(&small).is_none());
+
+    let (_, medium) = ada.page("/admin/people?f.size=m").await;
+    let first = tile_names(&medium);
+    assert_eq!(first.len(), 24, "{medium}");
+    assert!(
+        first.iter().all(|name| name.starts_with("Member ")),
+        "{first:?}"
+    );
+    let next = next_link(&medium).expect("a link to the next page");
+    assert!(next.contains("f.size=m"), "paging keeps the filter: {next}");
+    let (status, rest) = ada.page(&next).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tile_names(&rest), ["Member 25"], "{rest}");
+
+    // A switch: "no" is every card where it is not on, set to off or never set.
+    let (_, remote) = ada.page("/admin/people?f.remote=yes").await;
+    assert_eq!(tile_names(&remote), ["Member 01"]);
+    let (_, office) = ada.page("/admin/people?f.remote=no").await;
+    let office = tile_names(&office);
+    assert!(
+        !office.contains(&"Member 01".to_owned()) && office.contains(&"Bob Small".to_owned()),
+        "{office:?}"
+    );
+    let (status, page) = ada.page("/admin/people?f.remote=maybe").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+
+    let (_, set) = ada.page("/admin/people?f.band=~set").await;
+    assert_eq!(tile_names(&set).len(), 24);
+    let (_, unset) = ada.page("/admin/people?f.band=~unset").await;
+    let unset = tile_names(&unset);
+    assert!(
+        unset.contains(&"Bob Small".to_owned()) && unset.len() == 2,
+        "{unset:?}"
+    );
+
+    // A hand-made URL with an unknown field or value says what is wrong.
+    for path in ["/admin/people?f.nope=x", "/admin/people?f.size=xl"] {
+        let (status, page) = ada.page(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {page}");
+        assert!(page.contains("filter"), "{page}");
+    }
+
+    // A member of an open directory filters on what members read, not on band.
+    let opened = "mutation { setMemberDirectory(enabled: true) { memberDirectory } }";
+    app.ok(&admin, opened, json!({})).await;
+    let mia = Visitor::signed_in(&app, "mia", "acme", "member").await;
+    let (status, grid) = mia.page("/admin/people?f.size=s").await;
+    assert_eq!(status, StatusCode::OK, "{grid}");
+    assert_eq!(tile_names(&grid), ["Bob Small"]);
+    assert!(
+        grid.contains("name=\"f.size\"") && !grid.contains("f.band"),
+        "{grid}"
+    );
+    for wanted in ["a", "~set", "~unset"] {
+        let (status, page) = mia.page(&format!("/admin/people?f.band={wanted}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{wanted}: {page}");
+    }
+}
+
+storage_test!(the_designer_previews_a_new_field_as_the_admin_types);
+async fn the_designer_previews_a_new_field_as_the_admin_types(app: TestApp) {
+    let ada = Visitor::signed_in(&app, "ada", "acme", "admin").await;
+    let (_, page) = ada.page("/admin/fields").await;
+    assert!(
+        page.contains("<option value=\"SINGLE_CHOICE\">Single choice</option>"),
+        "kinds are named in the visit's language, sent as the API names them: {page}"
+    );
+    assert!(
+        page.contains("<span class=\"badge\">Short text</span>"),
+        "{page}"
+    );
+    assert!(!page.contains(">SHORT_TEXT<"), "{page}");
+    assert!(page.contains("hx-get=\"/admin/fields/preview\""), "{page}");
+
+    let preview =
+        "/admin/fields/preview?key=team&kind=SINGLE_CHOICE&label=Squad&options=a+%3D+Alpha%0Ab";
+    let (status, fragment) = ada.page(preview).await;
+    assert_eq!(status, StatusCode::OK, "{fragment}");
+    assert!(!fragment.contains("<html"), "a fragment: {fragment}");
+    assert!(
+        fragment.contains("for=\"in-draft-team\"") && fragment.contains(">Squad</label>"),
+        "the label typed: {fragment}"
+    );
+    assert!(
+        fragment.contains("<option value=\"a\">Alpha</option>") && fragment.contains("hx-disable"),
+        "{fragment}"
+    );
+    let (_, fragment) = ada
+        .page("/admin/fields/preview?key=Not+yet&kind=SWITCH")
+        .await;
+    assert!(
+        fragment.contains("type=\"checkbox\"") && fragment.contains(">New Field</label>"),
+        "{fragment}"
+    );
+    let (status, _) = ada.page("/admin/fields/preview?key=x&kind=NOPE").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A stored field's settings form previews its new label the same way.
+    let (nickname, _) = designed(&ada, "nickname").await;
+    let relabel = format!("/admin/fields/preview?field={nickname}&label=Moniker");
+    let (status, fragment) = ada.page(&relabel).await;
+    assert_eq!(status, StatusCode::OK, "{fragment}");
+    assert!(
+        fragment.contains("for=\"in-relabel-nickname\"") && fragment.contains(">Moniker</label>"),
+        "{fragment}"
+    );
+
+    // Nothing was stored.
+    let (_, page) = ada.page("/admin/fields").await;
+    assert!(
+        !page.contains("id=\"design-team\"") && !page.contains("Moniker"),
+        "{page}"
+    );
+    let (_, card) = ada.page("/").await;
+    assert!(
+        !card.contains("field-team") && !card.contains("Squad"),
+        "{card}"
+    );
+
+    // Only admins.
+    let mia = Visitor::signed_in(&app, "mia", "acme", "member").await;
+    let (status, _) = mia.page(preview).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let response = Visitor::new(&app).get(preview).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }

@@ -1,6 +1,7 @@
 //! The web UI signing in at the real test OpenID provider (authorization code + PKCE), over
-//! plain HTTP and in headless Chromium (htmx saves, an upload, the grid's search and live
-//! update, Arabic, axe-core on every page, screenshots under `target/ui-screenshots/`).
+//! plain HTTP and in headless Chromium (htmx saves, an upload, the grid's search, filter and
+//! live update, the designer's preview as typed, Arabic, axe-core on every page, screenshots
+//! under `target/ui-screenshots/`).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -226,9 +227,10 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
     let provider = OidcProvider::own().await;
     let service = WebProcess::start(Backend::Postgres, &provider, true).await;
     admin_account(&provider, "olga").await;
-    // The admin adds the avatar field; a member with a name to search for.
+    // The admin adds the avatar and a country field (the grid filters on it); a member with a
+    // name to search for.
     let olga = provider.user_token("olga", API).await;
-    let templates = "mutation { addFieldsFromTemplates(templateKeys: [\"avatar\", \"job_title\"]) { added { key } } }";
+    let templates = "mutation { addFieldsFromTemplates(templateKeys: [\"avatar\", \"job_title\", \"country\"]) { added { key } } }";
     service.graphql(&olga, templates, json!({})).await;
     let bob = service.dev_token("bob", "acme", "member");
     let named = "mutation { updateMyProfile(input: { values: [{ key: \"name\", value: \"Bob Wong\" }] }) { version } }";
@@ -276,6 +278,12 @@ async fn a_browser_signs_in_edits_uploads_searches_and_reads_arabic() {
         outcome["liveTiles"],
         json!(["Bob Wongstein"]),
         "the grid updated live"
+    );
+    let filtered = outcome["filteredUrl"].as_str().unwrap();
+    assert!(filtered.contains("f.country=FR"), "{outcome}");
+    assert_eq!(
+        outcome["draftLabel"], "Crew",
+        "the designer's preview as typed"
     );
     assert_eq!(
         (&outcome["lang"], &outcome["dir"]),
