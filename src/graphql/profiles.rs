@@ -149,7 +149,9 @@ impl ProfileValue {
     }
 }
 
-#[Object]
+// Serial: no field of a value waits on I/O, so resolving them one after the other gives the same
+// answer without a `FuturesUnordered` (its allocations and wake-ups) per value of every card.
+#[Object(serial)]
 impl ProfileValue {
     /// Field key.
     async fn key(&self) -> &str {
