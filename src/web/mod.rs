@@ -32,6 +32,7 @@ use crate::error::Error;
 use crate::session::Session;
 use entity::membership::Role;
 use i18n::{Catalogue, Lang, Texts};
+pub use store::delete_expired as delete_expired_sessions;
 use store::{Tokens, WebSession};
 use visit::Visit;
 
@@ -81,16 +82,12 @@ impl Web {
             .client
             .as_ref()
             .filter(|c| session.row.issuer.as_deref() == Some(c.issuer.as_str()));
-        let (Some(client), Some(sealed)) = (client, session.row.sealed_tokens.clone()) else {
+        let sealed = session.row.sealed_tokens.clone();
+        let (Some(client), Some(sealed), Some(refresh)) = (client, sealed, &tokens.refresh) else {
             return Ok(None);
         };
-        if tokens.refresh.is_none() {
-            return Ok(None);
-        }
         let renewal = async {
-            let renewed = client.refresh(tokens).await?.ok_or_else(|| {
-                Error::Unauthenticated("your sign-in has expired: sign in again".into())
-            })?;
+            let renewed = client.refresh(tokens, refresh).await?;
             store::renew(db, session, &renewed).await?;
             Ok::<_, Error>(renewed)
         };
@@ -107,11 +104,6 @@ const RENEWAL_REMEMBERED: std::time::Duration = std::time::Duration::from_secs(6
 
 /// How often expired web sessions are deleted.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Deletes every expired web session; returns how many.
-pub async fn delete_expired_sessions(db: &sea_orm::DatabaseConnection) -> Result<u64, Error> {
-    store::delete_expired(db).await
-}
 
 /// Deletes expired web sessions every [`SWEEP_EVERY`], until the service is gone: a session
 /// nobody signs out of would otherwise stay in the table for ever.

@@ -155,15 +155,12 @@ impl WebClient {
         })
     }
 
-    /// Renews `tokens` with their refresh token; `None` when they have none. A provider that
-    /// rotates refresh tokens sends a new one, else the old one stays; the same for the ID
-    /// token (a refresh response need not carry one).
-    pub async fn refresh(&self, tokens: &Tokens) -> Result<Option<Tokens>> {
-        let Some(refresh) = tokens.refresh.clone() else {
-            return Ok(None);
-        };
+    /// Renews `tokens` with their refresh token `refresh`. A provider that rotates refresh
+    /// tokens sends a new one, else the old one stays; the same for the ID token (a refresh
+    /// response need not carry one).
+    pub async fn refresh(&self, tokens: &Tokens, refresh: &str) -> Result<Tokens> {
         let client = self.client().await?;
-        let refresh = RefreshToken::new(refresh);
+        let refresh = RefreshToken::new(refresh.to_owned());
         let mut exchange = client
             .exchange_refresh_token(&refresh)
             .map_err(Error::internal)?;
@@ -174,7 +171,7 @@ impl WebClient {
             tracing::info!(error = ?error, "refresh refused; the session signs in again");
             Error::Unauthenticated("your sign-in has expired: sign in again".into())
         })?;
-        Ok(Some(Tokens {
+        Ok(Tokens {
             access: response.access_token().secret().clone(),
             id_token: response
                 .extra_fields()
@@ -184,8 +181,8 @@ impl WebClient {
             refresh: response
                 .refresh_token()
                 .map(|t| t.secret().clone())
-                .or_else(|| tokens.refresh.clone()),
-        }))
+                .or_else(|| Some(refresh.secret().clone())),
+        })
     }
 
     /// Where to send the browser to end its session at the provider too, when the provider has
