@@ -34,15 +34,18 @@ pub fn schema(
     metrics: Arc<crate::metrics::Metrics>,
     limits: &Limits,
 ) -> CompatSchema {
-    let schema = builder()
-        .data(db)
-        .data(registry)
-        .data(cards)
-        .limit_depth(limits.query_depth)
-        .limit_complexity(limits.query_complexity)
-        .finish();
+    let build = |mode| {
+        builder()
+            .data(db.clone())
+            .data(registry.clone())
+            .data(cards.clone())
+            .limit_depth(limits.query_depth)
+            .limit_complexity(limits.query_complexity)
+            .validation_mode(mode)
+            .finish()
+    };
     let gate = Gate::new(RequestCheck::new(limits), None, metrics);
-    Gated::new(schema, gate)
+    Gated::new(build, gate)
 }
 
 fn builder() -> async_graphql::SchemaBuilder<CompatQuery, EmptyMutation, EmptySubscription> {

@@ -6,6 +6,11 @@
 //! A wrapper around the executor rather than schema extensions: with any extension at all,
 //! async-graphql sends every field and list item of every answer through the extension
 //! chain, which cost `me` (30 values) a large share of its time (BENCHMARKS.md).
+//!
+//! The schema is built twice, alike but for the validation mode: a document known to pass
+//! full validation whatever the request ([`Validity`]) runs on the one that skips the rules
+//! (async-graphql's `ValidationMode::Fast` still bounds depth and complexity); every other
+//! document runs on the fully validating one, which teaches its [`Validity`].
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
@@ -14,11 +19,12 @@ use std::time::Instant;
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::{
     Data, Executor, ObjectType, Request, Response, Schema, ServerResult, SubscriptionType,
+    ValidationMode,
 };
 use tracing::Instrument;
 
 use super::operation_metrics::{self, Operation};
-use super::request_check::RequestCheck;
+use super::request_check::{RequestCheck, Validity};
 use super::{cost_budget, spans};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -47,13 +53,15 @@ impl Gate {
         }
     }
 
-    /// Checks `request` and spends its costs; the operation it will run.
+    /// Checks `request` and spends its costs; the operation it will run, and what is known of
+    /// its document's validation.
     async fn admit(
         &self,
         request: &mut Request,
         session_data: Option<&Data>,
-    ) -> ServerResult<Operation> {
-        let document = self.check.check(request).await?;
+    ) -> ServerResult<(Operation, Option<Arc<Validity>>)> {
+        let checked = self.check.check(request).await?;
+        let document = checked.document;
         if let Some(limiter) = &self.limiter
             && let Some(session) =
                 session_of(&request.data).or_else(|| session_data.and_then(session_of))
@@ -63,7 +71,7 @@ impl Gate {
         }
         let operation = operation_metrics::picked(&document, request.operation_name.as_deref());
         request.set_parsed_query(document);
-        Ok(operation)
+        Ok((operation, checked.validity))
     }
 }
 
@@ -74,7 +82,10 @@ fn session_of(data: &Data) -> Option<&Session> {
 
 /// A schema behind its gate.
 pub struct Gated<Q, M, S> {
+    /// The schema validating every document fully.
     schema: Schema<Q, M, S>,
+    /// The same schema skipping the validation rules, for documents known to pass them.
+    validated: Schema<Q, M, S>,
     gate: Arc<Gate>,
 }
 
@@ -82,16 +93,18 @@ impl<Q, M, S> Clone for Gated<Q, M, S> {
     fn clone(&self) -> Self {
         Gated {
             schema: self.schema.clone(),
+            validated: self.validated.clone(),
             gate: self.gate.clone(),
         }
     }
 }
 
 impl<Q, M, S> Gated<Q, M, S> {
-    /// `schema` behind `gate`.
-    pub fn new(schema: Schema<Q, M, S>, gate: Gate) -> Self {
+    /// The schema `build` makes for a validation mode, behind `gate`.
+    pub fn new(build: impl Fn(ValidationMode) -> Schema<Q, M, S>, gate: Gate) -> Self {
         Gated {
-            schema,
+            schema: build(ValidationMode::Strict),
+            validated: build(ValidationMode::Fast),
             gate: Arc::new(gate),
         }
     }
@@ -99,6 +112,27 @@ impl<Q, M, S> Gated<Q, M, S> {
     /// The schema itself (its SDL, say).
     pub fn schema(&self) -> &Schema<Q, M, S> {
         &self.schema
+    }
+}
+
+impl<Q, M, S> Gated<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    /// Runs an admitted request, skipping the validation rules where its document is known
+    /// to pass them, else learning whether it does.
+    async fn run(&self, request: Request, validity: Option<Arc<Validity>>) -> Response {
+        match validity {
+            Some(validity) if validity.known_valid() => self.validated.execute(request).await,
+            Some(validity) => {
+                let response = self.schema.execute(request).await;
+                validity.learn(&response);
+                response
+            }
+            None => self.schema.execute(request).await,
+        }
     }
 }
 
@@ -111,12 +145,10 @@ where
     async fn execute(&self, mut request: Request) -> Response {
         let started = Instant::now();
         let (mut response, operation) = match self.gate.admit(&mut request, None).await {
-            Ok(operation) => {
+            Ok((operation, validity)) => {
                 let span = spans::operation_span(&operation);
-                (
-                    self.schema.execute(request).instrument(span).await,
-                    operation,
-                )
+                let response = self.run(request, validity).instrument(span).await;
+                (response, operation)
             }
             Err(refused) => (
                 Response::from_errors(vec![refused]),

@@ -94,24 +94,32 @@ pub struct Services {
 /// Builds the schema over `services`, under the configured limits.
 pub fn schema(services: Services, config: &crate::config::Config) -> AppSchema {
     let limits = &config.limits;
-    let schema = builder()
-        .data(services.events)
-        .data(crate::profiles::directory::CountBudget {
-            millis: config.limits.count_budget_ms,
-        })
-        .data(Arc::new(live::Subscribers::new(config.live.clone())))
-        .data(services.apps)
-        .data(services.db)
-        .data(services.registry)
-        .data(services.cards)
-        .data(services.files)
-        .data(services.metrics.clone())
-        .limit_depth(limits.query_depth)
-        .limit_complexity(limits.query_complexity)
-        .finish();
+    let subscribers = Arc::new(live::Subscribers::new(config.live.clone()));
+    let build = |mode| {
+        builder()
+            .data(services.events.clone())
+            .data(crate::profiles::directory::CountBudget {
+                millis: limits.count_budget_ms,
+            })
+            .data(subscribers.clone())
+            .data(services.apps.clone())
+            .data(services.db.clone())
+            .data(services.registry.clone())
+            .data(services.cards.clone())
+            .data(services.files.clone())
+            .data(services.metrics.clone())
+            .limit_depth(limits.query_depth)
+            .limit_complexity(limits.query_complexity)
+            .validation_mode(mode)
+            .finish()
+    };
     let check = request_check::RequestCheck::new(limits);
-    let gate = gate::Gate::new(check, Some(services.limiter), services.metrics);
-    gate::Gated::new(schema, gate)
+    let gate = gate::Gate::new(
+        check,
+        Some(services.limiter.clone()),
+        services.metrics.clone(),
+    );
+    gate::Gated::new(build, gate)
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

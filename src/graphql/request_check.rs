@@ -3,12 +3,17 @@
 //! text, so the parser never recurses too deep; then one parse, whose document async-graphql
 //! reuses; then the fragment expansion bound and the NUL rule on that document. A persisted
 //! query (APQ) is checked once, when it is persisted, and its variables on every request.
+//!
+//! A kept text also remembers whether async-graphql's full validation has passed for it
+//! ([`Validity`]): for a document that declares no variables no request can change that
+//! verdict, so the gate runs it on the schema that skips the rules (BENCHMARKS.md, issue 16).
 
 use std::any::TypeId;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ErrorExtensions, Request, ServerError, ServerResult};
+use async_graphql::{ErrorExtensions, Request, Response, ServerError, ServerResult, Value};
 
 use super::persisted::PersistedQueries;
 use super::{expansion, nesting, nul_guard};
@@ -28,7 +33,59 @@ pub struct RequestCheck {
     persisted: PersistedQueries,
     /// Checked documents by their text: clients send the same few queries again and again,
     /// and cloning a kept document costs a fraction of parsing and checking it.
-    checked: moka::sync::Cache<String, Arc<ExecutableDocument>>,
+    checked: moka::sync::Cache<String, Arc<Kept>>,
+}
+
+/// A checked document kept by its text, with what is known of its validation.
+struct Kept {
+    document: ExecutableDocument,
+    validity: Arc<Validity>,
+}
+
+/// A checked document, ready to run.
+pub struct Checked {
+    /// The document, for async-graphql to use instead of parsing the text again
+    /// (`Request::set_parsed_query`).
+    pub document: ExecutableDocument,
+    /// What is known of its validation, for a text kept across requests.
+    pub validity: Option<Arc<Validity>>,
+}
+
+/// Whether the schema's full validation of one document text has passed. Validation is a
+/// function of the schema, the document and the variables a document uses (async-graphql's
+/// `ArgumentsOfCorrectType` checks them); of a document that declares none, a pass holds for
+/// every later request sending the same text.
+#[derive(Debug)]
+pub struct Validity {
+    declares_variables: bool,
+    passed: AtomicBool,
+}
+
+impl Validity {
+    fn of(document: &ExecutableDocument) -> Validity {
+        let declares_variables = document
+            .operations
+            .iter()
+            .any(|(_, operation)| !operation.node.variable_definitions.is_empty());
+        Validity {
+            declares_variables,
+            passed: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the document is known to pass full validation, whatever the request.
+    pub fn known_valid(&self) -> bool {
+        self.passed.load(Ordering::Relaxed)
+    }
+
+    /// Learns from a fully validated run's `response`: an answer with data passed validation
+    /// (async-graphql validates before it executes anything, and a refused document answers
+    /// errors only).
+    pub fn learn(&self, response: &Response) {
+        if !self.declares_variables && matches!(response.data, Value::Object(_)) {
+            self.passed.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl RequestCheck {
@@ -46,39 +103,55 @@ impl RequestCheck {
         }
     }
 
-    /// Runs the checks on `request`; its checked document, for async-graphql to use instead of
-    /// parsing the text again (`Request::set_parsed_query`).
-    pub async fn check(&self, request: &mut Request) -> ServerResult<ExecutableDocument> {
+    /// Runs the checks on `request`; its checked document.
+    pub async fn check(&self, request: &mut Request) -> ServerResult<Checked> {
         let hash = PersistedQueries::requested_hash(request)?;
-        let document = match hash {
-            Some(hash) if request.query.is_empty() => self.persisted.get(&hash).await?,
+        let checked = match hash {
+            Some(hash) if request.query.is_empty() => Checked {
+                document: self.persisted.get(&hash).await?,
+                validity: None,
+            },
             Some(hash) => {
-                let document = self.checked(&request.query)?;
+                let checked = self.checked(&request.query)?;
                 self.persisted
-                    .insert(hash, &request.query, &document)
+                    .insert(hash, &request.query, &checked.document)
                     .await?;
-                document
+                checked
             }
             None => self.checked(&request.query)?,
         };
-        nul_guard::check(&request.variables, &document)?;
+        nul_guard::check(&request.variables, &checked.document)?;
         if request.data.contains_key(&TypeId::of::<ReadOnly>()) {
-            refuse_mutations(&document)?;
+            refuse_mutations(&checked.document)?;
         }
-        Ok(document)
+        Ok(checked)
     }
 
     /// The checked document of `query`, kept from an earlier request when it was checked.
-    fn checked(&self, query: &str) -> ServerResult<ExecutableDocument> {
+    fn checked(&self, query: &str) -> ServerResult<Checked> {
         if let Some(kept) = self.checked.get(query) {
-            return Ok(kept.as_ref().clone());
+            return Ok(Checked {
+                document: kept.document.clone(),
+                validity: Some(kept.validity.clone()),
+            });
         }
         let document = self.parsed_and_checked(query)?;
-        if query.len() <= LONGEST_KEPT_TEXT {
-            self.checked
-                .insert(query.to_owned(), Arc::new(document.clone()));
+        if query.len() > LONGEST_KEPT_TEXT {
+            return Ok(Checked {
+                document,
+                validity: None,
+            });
         }
-        Ok(document)
+        let validity = Arc::new(Validity::of(&document));
+        let kept = Kept {
+            document: document.clone(),
+            validity: validity.clone(),
+        };
+        self.checked.insert(query.to_owned(), Arc::new(kept));
+        Ok(Checked {
+            document,
+            validity: Some(validity),
+        })
     }
 
     /// Nesting on the text, then one parse, then the expansion bound.
@@ -126,7 +199,10 @@ mod tests {
         check.checked.run_pending_tasks();
         assert_eq!(check.checked.entry_count(), 1);
         let again = check.check(&mut Request::new(query)).await.expect("kept");
-        assert_eq!(format!("{again:?}"), format!("{first:?}"));
+        assert_eq!(
+            format!("{:?}", again.document),
+            format!("{:?}", first.document)
+        );
         // What depends on the request, not the text, is checked every time.
         let read_only = Request::new("mutation { leaveTenant(tenant: \"a\") }").data(ReadOnly);
         check

@@ -3,13 +3,16 @@
 pub mod names;
 pub mod search_documents;
 
+use std::sync::OnceLock;
+
 use chrono::Utc;
 use entity::user::ClaimedTenants;
 use entity::{membership, tenant, user};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    IdenStatic, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectA, SelectB, SelectC,
+    Statement,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -168,32 +171,53 @@ fn profile_claims(claims: &Map<String, Value>) -> Map<String, Value> {
 /// Loads a user with every membership, the primary first.
 pub async fn load(db: &impl ConnectionTrait, user_id: Uuid) -> Result<SignedInUser> {
     // One round trip: every request of a signed-in user starts here.
-    let rows = user::Entity::find_by_id(user_id)
-        .find_also_related(membership::Entity)
-        .find_also(membership::Entity, tenant::Entity)
-        .order_by_desc(membership::Column::IsPrimary)
-        .order_by_asc(membership::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let Some((user, _, _)) = rows.first() else {
+    let statement = with_memberships(db.get_database_backend(), user_id);
+    let rows = db.query_all_raw(statement).await?;
+    let mut user = None;
+    let mut memberships = Vec::with_capacity(rows.len());
+    for row in &rows {
+        user.get_or_insert(user::Model::from_query_result(row, SelectA.as_str())?);
+        let member = membership::Model::from_query_result_optional(row, SelectB.as_str())?;
+        let tenant = tenant::Model::from_query_result_optional(row, SelectC.as_str())?;
+        if let (Some(row), Some(tenant)) = (member, tenant) {
+            memberships.push(Membership {
+                tenant,
+                role: row.role,
+                is_primary: row.is_primary,
+                row,
+            });
+        }
+    }
+    let Some(user) = user else {
         return Err(Error::Unauthenticated(
             "the signed-in user no longer exists".into(),
         ));
     };
-    let user = user.clone();
-    let memberships = rows
-        .into_iter()
-        .filter_map(|(_, m, tenant)| {
-            let m = m?;
-            Some(Membership {
-                tenant: tenant?,
-                role: m.role,
-                is_primary: m.is_primary,
-                row: m,
-            })
-        })
-        .collect();
     Ok(SignedInUser { user, memberships })
+}
+
+/// The statement reading a user with memberships and their tenants, primary first, as
+/// sea-orm's three-way select: its SQL text is built once per backend, since rebuilding it
+/// cost a quarter of this statement's instructions on every request (BENCHMARKS.md, issue 16).
+fn with_memberships(backend: DbBackend, user_id: Uuid) -> Statement {
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static MYSQL: OnceLock<String> = OnceLock::new();
+    let text = match backend {
+        DbBackend::Postgres => &POSTGRES,
+        DbBackend::Sqlite => &SQLITE,
+        _ => &MYSQL,
+    };
+    let sql = text.get_or_init(|| with_memberships_select(Uuid::nil()).build(backend).sql);
+    Statement::from_sql_and_values(backend, sql.clone(), [user_id.into()])
+}
+
+fn with_memberships_select(user_id: Uuid) -> impl QueryTrait {
+    user::Entity::find_by_id(user_id)
+        .find_also_related(membership::Entity)
+        .find_also(membership::Entity, tenant::Entity)
+        .order_by_desc(membership::Column::IsPrimary)
+        .order_by_asc(membership::Column::CreatedAt)
 }
 
 /// A user by id, or NOT_FOUND.
@@ -202,4 +226,19 @@ pub async fn get(db: &impl ConnectionTrait, user_id: Uuid) -> Result<user::Model
         .one(db)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no user {user_id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_statement_is_the_select_built_for_the_user() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for user_id in [Uuid::new_v4(), Uuid::new_v4()] {
+                let fresh = with_memberships_select(user_id).build(backend);
+                assert_eq!(with_memberships(backend, user_id), fresh);
+            }
+        }
+    }
 }
