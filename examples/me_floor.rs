@@ -1,7 +1,9 @@
 //! The floor of `me` for `scripts/bench-me-floor.sh`: a bare axum handler that answers the
 //! JSON of `me` (identity and the card's values) from one SQL round trip that builds it, with
 //! no token verification, no access rules and no GraphQL. What the service cannot beat on the
-//! same machine and database; the benchmark reports the service as a share of it.
+//! same machine and database; the benchmark reports the service as a share of it. Its pools
+//! test connections as the service's do (SQLite's not before each use), so that both make the
+//! same round trips.
 //!
 //! `POST /me` with the user's id in `X-User-Id`.
 
@@ -68,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let database = if args.database_url.starts_with("sqlite:") {
         Database::Sqlite(
             sqlx::sqlite::SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .connect(&args.database_url)
                 .await?,

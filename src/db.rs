@@ -46,7 +46,12 @@ pub async fn connect_with(url: &str, pool: PoolSettings) -> anyhow::Result<Datab
                 .create_if_missing(true)
         })
         .map_sqlx_sqlite_pool_opts(|opts| {
+            // A SQLite connection is a thread of this process with the file open: nothing can
+            // break it between two statements, so it is not pinged (a hand-over to that thread
+            // and back) each time it is handed out. PostgreSQL's are: a server restart must
+            // not fail the requests that next take its dead connections.
             opts.acquire_time_level(LevelFilter::Trace)
+                .test_before_acquire(false)
                 .after_connect(|connection, _| Box::pin(connect_search_tables(connection)))
         })
         .map_sqlx_postgres_pool_opts(|opts| opts.acquire_time_level(LevelFilter::Trace));

@@ -62,11 +62,16 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
             .with_tracer(provider.tracer("userprofile"))
             .with_filter(EnvFilter::new(TRACE_FILTER))
     });
-    tracing_subscriber::registry()
+    let subscriber = tracing_subscriber::registry()
         .with(lines)
-        .with(traces)
-        .with(crate::metrics::PoolWaitLayer::filtered())
-        .try_init()?;
+        .with(crate::metrics::PoolWaitLayer::filtered());
+    // Not `.with(Option<layer>)`: an absent layer counts as one enabling everything, so every
+    // span of every crate would be built and entered on every request with nobody to read
+    // it (a tenth of `me`'s instructions, BENCHMARKS.md, issue 16).
+    match traces {
+        Some(traces) => subscriber.with(traces).try_init()?,
+        None => subscriber.try_init()?,
+    }
     Ok(Telemetry { provider })
 }
 
