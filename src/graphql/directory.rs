@@ -1,5 +1,7 @@
 //! The directory: `profiles`, a Relay connection over the active tenant's cards.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Json, SimpleObject};
 use entity::membership::Role;
@@ -253,7 +255,7 @@ impl DirectoryQuery {
             .filter_map(|entry| {
                 let card = cards.remove(&entry.user_id)?;
                 let node = ProfileView {
-                    card,
+                    card: Arc::new(card),
                     display: display.clone(),
                 };
                 Some(Edge::new(entry.cursor.encode(), node))

@@ -51,7 +51,10 @@ impl User {
         let member = Session::of(ctx)?.member()?;
         let display = Display::of(ctx, locale.as_deref(), &member.tenant().default_locale);
         let card = self.card_of(ctx).await?;
-        Ok(card.map(|card| ProfileView { card, display }))
+        Ok(card.map(|card| ProfileView {
+            card: std::sync::Arc::new(card),
+            display,
+        }))
     }
 }
 
@@ -105,7 +108,10 @@ impl EntityQuery {
             .cards
             .load_one(user_id)
             .await?;
-        Ok(card.map(|card| ProfileView { card, display }))
+        Ok(card.map(|card| ProfileView {
+            card: std::sync::Arc::new(card),
+            display,
+        }))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Uploads (GraphQL multipart requests) and file information on card values.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject, Upload};
 use entity::file;
 use entity::membership::Role;
@@ -135,7 +137,7 @@ fn result(
     Ok(UploadResult {
         file: FileInfo::new(file_store(ctx)?, stored),
         profile: ProfileView {
-            card,
+            card: Arc::new(card),
             display: Display::of(ctx, locale, &member.tenant().default_locale),
         },
     })

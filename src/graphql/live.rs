@@ -426,7 +426,7 @@ impl Watch {
             changed_by: actor.to_owned(),
             changed_fields,
             profile: ProfileView {
-                card,
+                card: Arc::new(card),
                 display: self.display.clone(),
             },
         }))

@@ -1,5 +1,7 @@
 //! `me`: the signed-in user's identity, tenants and roles.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 
 use tokio::sync::OnceCell;
@@ -19,38 +21,39 @@ pub struct MeQuery;
 #[Object]
 impl MeQuery {
     /// The signed-in user: identity, primary tenant and every tenant with its role.
-    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<UserProfile> {
+    async fn me<'a>(&self, ctx: &Context<'a>) -> async_graphql::Result<UserProfile<'a>> {
         Ok(UserProfile {
-            user: Session::of(ctx)?.user()?.clone(),
+            user: Session::of(ctx)?.user()?,
             card: OnceCell::new(),
         })
     }
 }
 
-/// The signed-in user's profile.
-pub struct UserProfile {
-    user: SignedInUser,
+/// The signed-in user's profile, borrowed from the request's session.
+pub struct UserProfile<'a> {
+    user: &'a SignedInUser,
     /// The card in the active tenant, read once per request when a field needs it.
-    card: OnceCell<Option<Card>>,
+    card: OnceCell<Option<Arc<Card>>>,
 }
 
-impl UserProfile {
+impl UserProfile<'_> {
     /// The user's own card in the active tenant; `None` without one.
-    async fn own_card(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&Card>> {
+    async fn own_card(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&Arc<Card>>> {
         let card = self
             .card
             .get_or_try_init(|| async {
                 let Ok(member) = Session::of(ctx)?.member() else {
                     return Ok::<_, crate::error::Error>(None);
                 };
-                identity::own_card(
+                let card = identity::own_card(
                     db(ctx)?,
                     registry(ctx)?,
                     card_cache(ctx)?,
                     &member,
-                    &self.user,
+                    self.user,
                 )
-                .await
+                .await?;
+                Ok(card.map(Arc::new))
             })
             .await?;
         Ok(card.as_ref())
@@ -58,7 +61,8 @@ impl UserProfile {
 
     /// The identity as the own card in the active tenant shows it (see [`Identity::of`]).
     async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Identity> {
-        Ok(Identity::of(self.own_card(ctx).await?, &self.user))
+        let card = self.own_card(ctx).await?.map(AsRef::as_ref);
+        Ok(Identity::of(card, self.user))
     }
 }
 
@@ -89,7 +93,7 @@ pub struct AssignedRole {
 }
 
 #[Object]
-impl UserProfile {
+impl UserProfile<'_> {
     /// Internal user id.
     async fn id(&self) -> ID {
         ID(self.user.user.id.to_string())
@@ -135,7 +139,9 @@ impl UserProfile {
         let member = Session::of(ctx)?.member()?;
         let card = match self.own_card(ctx).await? {
             Some(card) => card.clone(),
-            None => profiles::read(db(ctx)?, registry(ctx)?, &member, self.user.user.id).await?,
+            None => Arc::new(
+                profiles::read(db(ctx)?, registry(ctx)?, &member, self.user.user.id).await?,
+            ),
         };
         Ok(ProfileView {
             card,

@@ -20,8 +20,8 @@ use crate::session::Session;
 
 /// A member's card in a tenant, as the caller may see it: hidden fields are absent.
 pub struct ProfileView {
-    /// The card.
-    pub card: Card,
+    /// The card (shared: `me` keeps the own card it read for its other fields).
+    pub card: Arc<Card>,
     /// How to show texts.
     pub display: Arc<Display>,
 }
@@ -360,7 +360,7 @@ pub async fn card_view(
 ) -> async_graphql::Result<ProfileView> {
     let card = profiles::read(db(ctx)?, registry(ctx)?, member, subject).await?;
     Ok(ProfileView {
-        card,
+        card: Arc::new(card),
         display: Display::of(ctx, locale, &member.tenant().default_locale),
     })
 }
@@ -410,7 +410,7 @@ impl ProfileMutation {
 
 fn view(ctx: &Context<'_>, member: &Member<'_>, card: Card, locale: Option<&str>) -> ProfileView {
     ProfileView {
-        card,
+        card: Arc::new(card),
         display: Display::of(ctx, locale, &member.tenant().default_locale),
     }
 }

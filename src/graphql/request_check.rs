@@ -216,4 +216,52 @@ mod tests {
         check.checked.run_pending_tasks();
         assert_eq!(check.checked.entry_count(), 2);
     }
+
+    fn answered(data: Value) -> Response {
+        Response::new(data)
+    }
+
+    #[tokio::test]
+    async fn a_text_is_known_valid_once_answered_with_data_and_only_without_variables() {
+        let check = RequestCheck::new(&Limits::default());
+        let validity = |query: &str| {
+            let check = check.clone();
+            let query = query.to_owned();
+            async move {
+                let checked = check
+                    .check(&mut Request::new(query))
+                    .await
+                    .expect("checked");
+                checked.validity.expect("a kept text has a validity")
+            }
+        };
+        let plain = validity("{ me { id } }").await;
+        assert!(!plain.known_valid(), "nothing is known before a run");
+        // A refused document answers errors and no data: nothing learnt.
+        plain.learn(&Response::from_errors(vec![ServerError::new(
+            "refused", None,
+        )]));
+        assert!(!plain.known_valid());
+        plain.learn(&answered(Value::Null));
+        assert!(!plain.known_valid());
+        plain.learn(&answered(
+            Value::from_json(serde_json::json!({"me": null})).unwrap(),
+        ));
+        assert!(plain.known_valid());
+        assert!(
+            validity("{ me { id } }").await.known_valid(),
+            "kept with the text"
+        );
+
+        // Variables can make the same text invalid (a value of the wrong type): never skipped.
+        let with_variables = validity("query($n: Int) { me { id } }").await;
+        with_variables.learn(&answered(
+            Value::from_json(serde_json::json!({"me": null})).unwrap(),
+        ));
+        assert!(!with_variables.known_valid());
+        // Persisted documents and texts too long to keep are validated every time.
+        let long = format!("{{ me {{ id }} }}{}", " ".repeat(LONGEST_KEPT_TEXT));
+        let checked = check.check(&mut Request::new(long)).await.expect("checked");
+        assert!(checked.validity.is_none());
+    }
 }

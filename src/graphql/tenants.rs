@@ -112,7 +112,7 @@ impl Member {
             ))
         })?;
         Ok(ProfileView {
-            card,
+            card: std::sync::Arc::new(card),
             display: Display::of(ctx, locale.as_deref(), &member.tenant().default_locale),
         })
     }
