@@ -209,6 +209,38 @@ async fn malformed_requests_get_error_codes_too(app: TestApp) {
     );
 }
 
+storage_test!(a_document_that_passed_validation_answers_alike_and_variables_are_checked_each_time);
+/// A text without variables that passed full validation once runs on the schema that skips
+/// the rules: it answers exactly as before. A text with variables is validated on every
+/// request, so a later request with a value of the wrong type is still refused.
+async fn a_document_that_passed_validation_answers_alike_and_variables_are_checked_each_time(
+    app: TestApp,
+) {
+    let token = app.user_token("alice", &[("acme", "member")]);
+    let call = |query, variables| Call {
+        token: Some(&token),
+        query,
+        variables,
+        ..Default::default()
+    };
+    let plain = "{ me { id username tenants { slug role } profile { values { key json } } } }";
+    let first = app.graphql(call(plain, json!({}))).await;
+    assert!(first["errors"].is_null(), "{first}");
+    for _ in 0..3 {
+        assert_eq!(app.graphql(call(plain, json!({}))).await, first);
+    }
+    let with_variable = "query($all: Boolean) { fieldDefinitions(includeArchived: $all) { key } }";
+    for _ in 0..2 {
+        let fine = app.graphql(call(with_variable, json!({"all": true}))).await;
+        assert!(fine["errors"].is_null(), "{fine}");
+        let wrong = app
+            .graphql(call(with_variable, json!({"all": "yes"})))
+            .await;
+        assert!(wrong["data"].is_null(), "{wrong}");
+        assert!(!error_code(&wrong).is_empty(), "{wrong}");
+    }
+}
+
 storage_test!(unreadable_bodies_and_batches_are_bad_user_input);
 async fn unreadable_bodies_and_batches_are_bad_user_input(app: TestApp) {
     let token = app.user_token("alice", &[("acme", "member")]);
