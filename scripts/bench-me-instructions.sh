@@ -74,7 +74,7 @@ print(f"instructions per cached me: {total / 1000:.0f}k")
 parts = {
     'the request on its connection (no idle loops)': 'hyper::proto::h1::dispatch::Dispatcher<D,Bs,I,T>::poll_catch',
     'session (token, user and memberships)': 'userprofile::http::session::{{closure}}',
-    '  the one SQL statement (sea-orm, sqlx)': 'sea_orm::database::connection::ConnectionTrait::query_all::{{closure}}',
+    '  the one SQL statement (sea-orm, sqlx)': '<sea_orm::database::db_connection::DatabaseConnection as sea_orm::database::connection::ConnectionTrait>::query_all_raw::{{closure}}',
     'GraphQL execution': 'userprofile::http::run::{{closure}}',
     '  me': 'userprofile::graphql::me::_::<impl async_graphql::resolver_utils::container::ContainerType for userprofile::graphql::me::UserProfile>::resolve_field::{{closure}}',
     '  validation': 'async_graphql::validation::check_rules',
