@@ -40,14 +40,17 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Sends `body` to `url` at `--rate` requests per second, rotating the tokens.
+    /// Sends `body` to `url` at `--rate` requests per second, rotating the callers.
     Rate {
-        /// The GraphQL endpoint.
+        /// The endpoint: the service's GraphQL, or the floor's `/me`.
         #[arg(long)]
         url: String,
-        /// One bearer token per line.
+        /// One caller per line: a bearer token, or (`--by user-id`) a user id.
         #[arg(long)]
         tokens: PathBuf,
+        /// How each line names the caller.
+        #[arg(long, value_enum, default_value_t = CallerBy::Bearer)]
+        by: CallerBy,
         /// The JSON request body.
         #[arg(long)]
         body: String,
@@ -100,6 +103,15 @@ fn fields() -> Vec<BenchField> {
     fields
 }
 
+/// How a request names its caller.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CallerBy {
+    /// `Authorization: Bearer <line>` (the service).
+    Bearer,
+    /// `X-User-Id: <line>` (the floor, which verifies nothing).
+    UserId,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     userprofile::install_crypto_provider();
@@ -113,10 +125,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Rate {
             url,
             tokens,
+            by,
             body,
             rate,
             seconds,
-        } => constant_rate(&url, &tokens, body, rate, seconds).await,
+        } => constant_rate(&url, &tokens, by, body, rate, seconds).await,
     }
 }
 
@@ -261,6 +274,7 @@ async fn post(
 async fn constant_rate(
     url: &str,
     tokens: &std::path::Path,
+    by: CallerBy,
     body: String,
     rate: u32,
     seconds: u64,
@@ -284,9 +298,11 @@ async fn constant_rate(
         let (http, url, body) = (http.clone(), url.to_owned(), body.clone());
         let token = tokens[i as usize % tokens.len()].clone();
         requests.spawn(async move {
-            let response = http
-                .post(url)
-                .bearer_auth(token)
+            let request = match by {
+                CallerBy::Bearer => http.post(url).bearer_auth(token),
+                CallerBy::UserId => http.post(url).header("x-user-id", token),
+            };
+            let response = request
                 .header("content-type", "application/json")
                 .body(body)
                 .send()
