@@ -92,3 +92,37 @@ fn value<'a>(member: &'a Value, key: &str) -> Option<&'a Value> {
         .iter()
         .find(|v| v["key"] == key)
 }
+
+storage_test!(backend a_cached_me_costs_one_statement_and_shows_a_save_at_once);
+/// `me` with its card, once the card is kept, costs the one statement that reads the caller
+/// (user, memberships, tenants): the card's version in it is what keeps the kept values fresh,
+/// so a save shows on the next read.
+async fn a_cached_me_costs_one_statement_and_shows_a_save_at_once(backend: Backend) {
+    let counter = StatementCounter::default();
+    let app = TestApp::spawn_with(backend, |config| {
+        config.statement_counter = Some(counter.clone());
+    })
+    .await;
+    let admin = app.user_token("ada", &[("acme", "admin")]);
+    app.ok(&admin, TEMPLATES, json!({"keys": ["job_title"]}))
+        .await;
+    let token = app.user_token("mia", &[("acme", "member")]);
+    let me = "{ me { id username email firstName lastName profile { values { key json } } } }";
+    let title = |body: &Value| {
+        let values = body["me"]["profile"]["values"].as_array().unwrap().clone();
+        values
+            .into_iter()
+            .find(|v| v["key"] == "job_title")
+            .map(|v| v["json"].clone())
+    };
+    app.ok(&token, me, json!({})).await;
+    for _ in 0..3 {
+        let before = counter.count();
+        app.ok(&token, me, json!({})).await;
+        assert_eq!(counter.count() - before, 1, "one statement per cached me");
+    }
+    let saved = json!({"values": [{"key": "job_title", "value": "Pilot"}]});
+    app.ok(&token, SAVE, saved).await;
+    let body = app.ok(&token, me, json!({})).await;
+    assert_eq!(title(&body), Some(json!("Pilot")), "{body}");
+}
