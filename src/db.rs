@@ -114,6 +114,36 @@ pub async fn connect_service(url: &str, pool: PoolSettings) -> anyhow::Result<Da
     Ok(db)
 }
 
+/// Connections of a SQLite file's reader pool (see [`connect_reader`]).
+const SQLITE_READERS: u32 = 4;
+
+/// The pool for the statement every request starts with (the caller's user and memberships,
+/// [`crate::users::load`]). On a SQLite file, its own read-only connections: the service's
+/// pool is one connection (see [`connect_with`]), and every request queued behind it for that
+/// read, which halved `me`'s throughput (BENCHMARKS.md, issue 16). In WAL mode each reader's
+/// statement sees every transaction committed before it began, so a save is read back at
+/// once; a reader can never take a write lock, so it cannot deadlock the writer. Elsewhere
+/// (PostgreSQL, an in-memory SQLite database) the service's pool itself.
+pub async fn connect_reader(
+    url: &str,
+    writer: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    if writer.get_database_backend() != sea_orm::DbBackend::Sqlite || sqlite_file(url).is_none() {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(SQLITE_READERS)
+        .acquire_timeout(Duration::from_secs(10))
+        .map_sqlx_sqlite_opts(|opts| opts.read_only(true).busy_timeout(Duration::from_secs(30)))
+        .map_sqlx_sqlite_pool_opts(|opts| {
+            opts.acquire_time_level(LevelFilter::Trace)
+                .test_before_acquire(false)
+        });
+    Ok(Database::connect(options).await?)
+}
+
 fn sqlite_file(url: &str) -> Option<&str> {
     let rest = url.strip_prefix("sqlite://")?;
     let path = rest.split('?').next()?;

@@ -36,6 +36,8 @@ pub struct AppState {
     pub config: config::Config,
     /// The database pool.
     pub db: DatabaseConnection,
+    /// The pool the caller of each request is read from (see [`db::connect_reader`]).
+    pub reader: DatabaseConnection,
     /// The GraphQL schema.
     pub schema: graphql::AppSchema,
     /// The compatibility schema of the replaced platform's `me` (`/compat/graphql`).
@@ -72,8 +74,10 @@ impl AppState {
         };
         let mut db = db::connect_service(&config.database_url, pool).await?;
         backfill(&db).await?;
+        let mut reader = db::connect_reader(&config.database_url, &db).await?;
         if let Some(counter) = &config.statement_counter {
             db::count_statements(&mut db, counter.clone());
+            db::count_statements(&mut reader, counter.clone());
         }
         let metrics = Arc::new(metrics::Metrics::new());
         let events = events::Events::start(&db).await?;
@@ -129,6 +133,7 @@ impl AppState {
         let state = Arc::new(AppState {
             config,
             db,
+            reader,
             schema,
             compat_schema,
             auth,
@@ -150,6 +155,14 @@ impl AppState {
 
 /// Applies every instance's changes to this instance's caches, until the instance is gone.
 impl AppState {
+    /// The pools a request's sign-in uses.
+    pub fn databases(&self) -> signin::Databases<'_> {
+        signin::Databases {
+            writer: &self.db,
+            reader: &self.reader,
+        }
+    }
+
     /// The stores the domain's card functions take.
     pub fn stores(&self) -> profiles::Stores<'_> {
         profiles::Stores {

@@ -54,7 +54,7 @@ impl Domain {
         let principal = self
             .state
             .signin
-            .principal(&self.state.db, &self.state.auth, &token)
+            .principal(self.state.databases(), &self.state.auth, &token)
             .await
             .unwrap();
         Session::resolve(&self.state.db, principal, Some(active))

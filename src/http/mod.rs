@@ -407,7 +407,7 @@ pub async fn session(state: &AppState, headers: &HeaderMap) -> Result<Session, E
     };
     let principal = state
         .signin
-        .principal(&state.db, &state.auth, token)
+        .principal(state.databases(), &state.auth, token)
         .await?;
     let tenant = headers
         .get(TENANT_HEADER)

@@ -32,6 +32,16 @@ pub struct SignIn {
     issuers: HashMap<String, IssuerRules>,
 }
 
+/// The pools a request's sign-in uses: a first sign-in writes through the service's pool, and
+/// the caller is read through the reader pool (see [`crate::db::connect_reader`]).
+#[derive(Clone, Copy)]
+pub struct Databases<'a> {
+    /// The service's pool.
+    pub writer: &'a DatabaseConnection,
+    /// The pool the caller is read from.
+    pub reader: &'a DatabaseConnection,
+}
+
 impl SignIn {
     /// Reads each issuer's membership authority; development tokens follow
     /// `auth.dev_memberships`.
@@ -60,15 +70,15 @@ impl SignIn {
     /// and the user's memberships read fresh, so a role change counts from the next request.
     pub async fn principal(
         &self,
-        db: &DatabaseConnection,
+        db: Databases<'_>,
         auth: &Authenticator,
         token: &str,
     ) -> Result<Principal> {
         let identity = auth
-            .authenticate(token, |verified| self.sign_in(db, verified))
+            .authenticate(token, |verified| self.sign_in(db.writer, verified))
             .await?;
         Ok(match identity {
-            Identity::User(id) => Principal::User(Box::new(users::load(db, id).await?)),
+            Identity::User(id) => Principal::User(Box::new(users::load(db.reader, id).await?)),
             Identity::Operator(operator) => Principal::Operator(operator),
         })
     }

@@ -137,7 +137,7 @@ pub async fn dev(
 async fn finish(state: &AppState, visit: Visit, tokens: Tokens, issuer: String) -> Response {
     let verified = state
         .signin
-        .principal(&state.db, &state.auth, &tokens.access);
+        .principal(state.databases(), &state.auth, &tokens.access);
     if let Err(error) = verified.await {
         return show_sign_in(state, visit, Some(error.message())).await;
     }

@@ -120,7 +120,11 @@ async fn signed_in(state: &AppState, web_session: &WebSession) -> Result<Session
 
 /// The principal of `token`, or `None` when it does not verify (expired, revoked, refused).
 async fn verified(state: &AppState, token: &str) -> Result<Option<Principal>> {
-    match state.signin.principal(&state.db, &state.auth, token).await {
+    match state
+        .signin
+        .principal(state.databases(), &state.auth, token)
+        .await
+    {
         Ok(principal) => Ok(Some(principal)),
         Err(Error::Unauthenticated(_) | Error::Forbidden(_)) => Ok(None),
         Err(other) => Err(other),
