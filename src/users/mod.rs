@@ -176,7 +176,9 @@ pub async fn load(db: &impl ConnectionTrait, user_id: Uuid) -> Result<SignedInUs
     let mut user = None;
     let mut memberships = Vec::with_capacity(rows.len());
     for row in &rows {
-        user.get_or_insert(user::Model::from_query_result(row, SelectA.as_str())?);
+        if user.is_none() {
+            user = Some(user::Model::from_query_result(row, SelectA.as_str())?);
+        }
         let member = membership::Model::from_query_result_optional(row, SelectB.as_str())?;
         let tenant = tenant::Model::from_query_result_optional(row, SelectC.as_str())?;
         if let (Some(row), Some(tenant)) = (member, tenant) {
